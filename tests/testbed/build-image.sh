@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Build the simulated Spark's base image: Debian bookworm with systemd as PID 1.
+# No container registry is reachable from the test machines, so the root filesystem is made
+# with debootstrap from the same Debian mirror the host's apt uses, then imported.
+# The image carries a label with the hash of this script; it is rebuilt only when the script
+# changes (or the image is missing).
+set -euo pipefail
+
+image=${SPARKOPS_TESTBED_IMAGE:-sparkops-testbed:bookworm}
+here=$(cd "$(dirname "$0")" && pwd)
+script_hash=$(sha256sum "$here/build-image.sh" | cut -c1-16)
+
+current=$(docker image inspect --format '{{ index .Config.Labels "sparkops.testbed.hash" }}' "$image" 2>/dev/null || true)
+if [ "$current" = "$script_hash" ]; then
+  echo "testbed: image $image is current (hash $script_hash)"
+  exit 0
+fi
+
+# The mirror the host's own apt sources use (deb822 or one-line format).
+mirror=$(grep -hoE '^URIs: *http[^ ]*debian/?$' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n1 | awk '{print $2}' || true)
+if [ -z "$mirror" ]; then
+  mirror=$(grep -hoE '^deb +http[^ ]*debian/? ' /etc/apt/sources.list 2>/dev/null | head -n1 | awk '{print $2}' || true)
+fi
+mirror=${mirror:-http://deb.debian.org/debian}
+security=${mirror%/debian}/debian-security
+
+rootfs=$(mktemp -d /var/tmp/sparkops-rootfs.XXXXXX)
+trap 'rm -rf "$rootfs"' EXIT
+
+echo "testbed: debootstrap bookworm from $mirror (about 1-2 min)"
+debootstrap --variant=minbase \
+  --include=systemd,systemd-sysv,python3,python3-apt,sudo,dbus,ca-certificates,procps,iproute2 \
+  bookworm "$rootfs" "$mirror" >/var/tmp/sparkops-debootstrap.log 2>&1 || {
+    tail -n 30 /var/tmp/sparkops-debootstrap.log >&2; exit 1; }
+
+cat >"$rootfs/etc/apt/sources.list" <<SOURCES
+deb $mirror bookworm main
+deb $mirror bookworm-updates main
+deb $security bookworm-security main
+SOURCES
+
+# The network between the test machine and the registries re-signs TLS: trust the same
+# extra authorities the host trusts, or pip and npm inside the container fail.
+if compgen -G '/usr/local/share/ca-certificates/*.crt' >/dev/null; then
+  cp /usr/local/share/ca-certificates/*.crt "$rootfs/usr/local/share/ca-certificates/"
+  chroot "$rootfs" update-ca-certificates >/dev/null
+fi
+
+# A container has no consoles or hardware to manage; these units only fail or wait there.
+for unit in getty.target console-getty.service systemd-udevd.service systemd-udev-trigger.service \
+            systemd-modules-load.service systemd-remount-fs.service; do
+  ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
+done
+echo spark01 >"$rootfs/etc/hostname"
+rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+
+tar -C "$rootfs" -c . | docker import \
+  -c 'CMD ["/lib/systemd/systemd"]' \
+  -c 'ENV container=docker' \
+  -c "LABEL sparkops.testbed.hash=$script_hash" \
+  - "$image" >/dev/null
+echo "testbed: built $image (hash $script_hash)"
