@@ -22,7 +22,7 @@ export ANSIBLE_FORCE_COLOR := false
 # molecule installs the collection under test into ~/.ansible/collections: keep it first there.
 MOLECULE_COLLECTIONS_PATH := $(HOME)/.ansible/collections:$(CURDIR)/$(CACHE)/collections
 
-.PHONY: help setup testbed lint unit molecule test demo demo-clean build clean
+.PHONY: help setup testbed lint unit molecule test demo demo-clean build build-check clean
 
 help:
 	@echo "make setup    venv with pinned tools + collection links (enough for ansible-playbook)"
@@ -64,7 +64,7 @@ lint: setup
 	$(BIN)/yamllint --strict .
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/ansible-lint --profile production --strict
+	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(CACHE)/collections $(BIN)/ansible-lint --profile production --strict
 
 unit: setup
 	PYTHONPATH=$(CURDIR)/$(CACHE)/collections $(BIN)/pytest -q tests/unit
@@ -74,7 +74,7 @@ molecule: testbed
 	  ANSIBLE_COLLECTIONS_PATH=$(MOLECULE_COLLECTIONS_PATH) $(BIN)/molecule test -s $$scenario; \
 	done
 
-test: lint unit molecule
+test: lint build-check unit molecule
 
 demo: testbed
 	tests/testbed/demo.sh
@@ -88,3 +88,11 @@ build: setup
 
 clean: demo-clean
 	rm -rf $(VENV) $(CACHE)
+
+# The built tarball must install without network, as a user would install it, and its roles
+# and modules must be listed from the installed copy.
+build-check: build
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cd "$$tmp" && \
+	  ANSIBLE_COLLECTIONS_PATH="$$tmp" $(CURDIR)/$(BIN)/ansible-galaxy collection install --offline \
+	    -p "$$tmp" $(CURDIR)/$(CACHE)/build/sparkops-llm-0.1.0.tar.gz && \
+	  ANSIBLE_COLLECTIONS_PATH="$$tmp" $(CURDIR)/$(BIN)/ansible-doc -t role -l sparkops.llm | grep -q '^sparkops.llm.swap:'

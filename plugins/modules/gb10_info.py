@@ -45,8 +45,7 @@ options:
     default: 0
   nvidia_smi_path:
     description:
-      Path of C(nvidia-smi). Looked up on C(PATH) (and C(/usr/bin), C(/usr/local/bin)) when
-      unset.
+      Path of C(nvidia-smi). Looked up on C(PATH) (and the sbin directories) when unset.
     type: path
   cuda_home:
     description: CUDA toolkit root; C(version.json) there gives I(cuda_toolkit_version).
@@ -218,6 +217,11 @@ from ansible_collections.sparkops.llm.plugins.module_utils.spark_probe import ( 
 
 GIB = 1024**3
 
+# Module-level so unit tests can point them at fixtures.
+MEMINFO_PATH = "/proc/meminfo"
+DGX_RELEASE_PATH = "/etc/dgx-release"
+DEVICE_TREE_MODEL_PATH = "/proc/device-tree/model"
+
 
 def _read(path, binary=False):
     try:
@@ -235,7 +239,7 @@ def probe_gpu(module):
         if not os.access(path, os.X_OK):
             module.fail_json(msg=f"nvidia_smi_path {path} is not an executable file")
     else:
-        path = module.get_bin_path("nvidia-smi", required=False, opt_dirs=["/usr/local/bin"])
+        path = module.get_bin_path("nvidia-smi", required=False)
     if not path:
         return [], None, warnings
     rc, out, err = module.run_command([path] + NVIDIA_SMI_ARGS)
@@ -283,15 +287,15 @@ def main():
     gpus, cuda_driver, warnings = probe_gpu(module)
     first = gpus[0] if gpus else {}
 
-    meminfo_text = _read("/proc/meminfo")
+    meminfo_text = _read(MEMINFO_PATH)
     try:
         mem = parse_meminfo(meminfo_text or "")
     except ProbeParseError as exc:
-        module.fail_json(msg=f"cannot read /proc/meminfo: {exc}")
+        module.fail_json(msg=f"cannot read {MEMINFO_PATH}: {exc}")
 
     version_json = _read(os.path.join(p["cuda_home"], "version.json"))
-    dgx_release = parse_os_release_style(_read("/etc/dgx-release") or "")
-    device_model = parse_device_tree_model(_read("/proc/device-tree/model", binary=True))
+    dgx_release = parse_os_release_style(_read(DGX_RELEASE_PATH) or "")
+    device_model = parse_device_tree_model(_read(DEVICE_TREE_MODEL_PATH, binary=True))
 
     disk_free = None
     try:

@@ -222,9 +222,12 @@ from ansible_collections.sparkops.llm.plugins.module_utils.spark_probe import ( 
 )
 
 
+MEMINFO_PATH = "/proc/meminfo"
+
+
 def available_memory(module):
     try:
-        with open("/proc/meminfo") as fh:
+        with open(MEMINFO_PATH) as fh:
             mem = parse_meminfo(fh.read())
     except (OSError, ProbeParseError) as exc:
         module.fail_json(msg=f"cannot read MemAvailable from /proc/meminfo: {exc}")
