@@ -523,8 +523,6 @@ def architecture_from_gguf(model):
         pattern = int(pattern)
 
     vocab = _meta(metadata, name, "vocab_size")
-    if vocab is None and metadata.get("tokenizer.ggml.tokens") is not None:
-        vocab = len(metadata["tokenizer.ggml.tokens"])
 
     tensors = model.tensors
     names = {t.name for t in tensors}
@@ -534,9 +532,11 @@ def architecture_from_gguf(model):
         token_embd = 0  # tied embeddings: the matrix is read whole as the output projection
     if vocab is None:
         for t in tensors:
-            if t.name in ("token_embd.weight", "output.weight") and len(t.dims) == 2:
+            if t.name in ("output.weight", "token_embd.weight") and len(t.dims) == 2:
                 vocab = int(t.dims[1])
                 break
+    if vocab is None and metadata.get("tokenizer.ggml.tokens") is not None:
+        vocab = len(metadata["tokenizer.ggml.tokens"])
 
     ff_exp = _meta(metadata, name, "expert_feed_forward_length")
     ff = _meta(metadata, name, "feed_forward_length")

@@ -196,11 +196,11 @@ fwupd_present:
   type: bool
 """
 
-import os  # noqa: E402
-import platform  # noqa: E402
+import os
+import platform
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.sparkops.llm.plugins.module_utils.spark_probe import (  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.sparkops.llm.plugins.module_utils.spark_probe import (
     NVIDIA_SMI_ARGS,
     ProbeParseError,
     dgx_os_version,

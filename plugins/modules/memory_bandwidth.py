@@ -115,8 +115,8 @@ cudart:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.sparkops.llm.plugins.module_utils.bandwidth import (  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.sparkops.llm.plugins.module_utils.bandwidth import (
     CudaUnavailable,
     measure_gpu,
     measure_host,

@@ -203,12 +203,12 @@ message:
   type: str
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402
-from ansible_collections.sparkops.llm.plugins.module_utils.gguf import (  # noqa: E402
+from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.sparkops.llm.plugins.module_utils.gguf import (
     GgufError,
     read_gguf,
 )
-from ansible_collections.sparkops.llm.plugins.module_utils.serving_plan import (  # noqa: E402
+from ansible_collections.sparkops.llm.plugins.module_utils.serving_plan import (
     CACHE_TYPES,
     GIB,
     PlanError,
@@ -216,11 +216,10 @@ from ansible_collections.sparkops.llm.plugins.module_utils.serving_plan import (
     normalise_architecture,
     plan,
 )
-from ansible_collections.sparkops.llm.plugins.module_utils.spark_probe import (  # noqa: E402
+from ansible_collections.sparkops.llm.plugins.module_utils.spark_probe import (
     ProbeParseError,
     parse_meminfo,
 )
-
 
 MEMINFO_PATH = "/proc/meminfo"
 

@@ -105,7 +105,7 @@ def write_gguf(path, metadata, tensors=(), alignment=32, version=3, endian="<", 
     offset = 0
     for name, dims, type_id in tensors:
         out += _pack_string(name, e) + struct.pack(e + "I", len(dims))
-        out += struct.pack(e + "%dQ" % len(dims), *dims)
+        out += struct.pack(e + f"{len(dims)}Q", *dims)
         out += struct.pack(e + "IQ", type_id, offset)
         nbytes = tensor_bytes(type_id, dims)
         offset += (nbytes + alignment - 1) // alignment * alignment
@@ -203,6 +203,11 @@ def run_module(main, args, capsys):
 
 
 @pytest.fixture
+def fixtures_dir():
+    return FIXTURES
+
+
+@pytest.fixture
 def fixture_text():
     def read(name, binary=False):
         return (FIXTURES / name).read_bytes() if binary else (FIXTURES / name).read_text()
@@ -260,4 +265,3 @@ def llama_cpp_src():
     if not src or not (Path(src) / "models").is_dir():
         pytest.skip("SPARKOPS_LLAMA_CPP_SRC not set to a llama.cpp source tree")
     return Path(src)
-

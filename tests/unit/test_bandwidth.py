@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import pytest
-
 from ansible_collections.sparkops.llm.plugins.module_utils import bandwidth
 from ansible_collections.sparkops.llm.plugins.module_utils.bandwidth import (
     CudaUnavailable,
@@ -21,7 +20,9 @@ from ansible_collections.sparkops.llm.plugins.modules import memory_bandwidth as
 def test_copy_gbps_counts_read_and_write():
     # 1 GB copied 10 times in 1 s = 10 GB read + 10 GB written
     assert copy_gbps(1_000_000_000, 10, 1.0) == pytest.approx(20.0)
-    assert copy_gbps(256 * 1024 * 1024, 4, 0.5) == pytest.approx(2 * 256 * 1024 * 1024 * 4 / 0.5 / 1e9)
+    assert copy_gbps(256 * 1024 * 1024, 4, 0.5) == pytest.approx(
+        2 * 256 * 1024 * 1024 * 4 / 0.5 / 1e9
+    )
     with pytest.raises(ValueError):
         copy_gbps(1, 1, 0)
 
@@ -95,8 +96,7 @@ def test_module_always_fails_without_cuda(module_runner, monkeypatch):
 def test_module_host_threshold(module_runner):
     failed, result = module_runner(
         mb_module.main,
-        {"host_buffer_mib": 4, "threads": 1, "iterations": 2, "gpu": "never",
-         "min_host_gbps": 1e9},
+        {"host_buffer_mib": 4, "threads": 1, "iterations": 2, "gpu": "never", "min_host_gbps": 1e9},
     )
     assert failed
     assert "below the required 1000000000.0 GB/s" in result["msg"]

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 
 import pytest
-
 from ansible_collections.sparkops.llm.plugins.module_utils import gguf
 from ansible_collections.sparkops.llm.plugins.module_utils.gguf import (
     ArraySummary,
@@ -101,7 +100,9 @@ def test_custom_alignment_and_v2(tmp_path, gguf_writer):
 
 def test_big_endian_file(tmp_path, gguf_writer):
     path = tmp_path / "be.gguf"
-    gguf_writer.write_gguf(path, {"general.architecture": "x", "x.n": 7}, [("t", (8,), 0)], endian=">")
+    gguf_writer.write_gguf(
+        path, {"general.architecture": "x", "x.n": 7}, [("t", (8,), 0)], endian=">"
+    )
     f = read_gguf_file(path)
     assert f.endian == ">"
     assert f.metadata["x.n"] == 7
@@ -207,7 +208,9 @@ def test_split_tensor_count_mismatch(tmp_path, gguf_writer):
     w = gguf_writer
     tensors = [("a", (32,), 0), ("b", (32,), 0)]
     paths = w.write_split(tmp_path, "m", {"general.architecture": "x"}, tensors, 2)
-    w.write_gguf(paths[1], {"split.no": w.Typed(w.T_UINT16, 1), "split.count": w.Typed(w.T_UINT16, 2)})
+    w.write_gguf(
+        paths[1], {"split.no": w.Typed(w.T_UINT16, 1), "split.count": w.Typed(w.T_UINT16, 2)}
+    )
     with pytest.raises(GgufError, match="declares 2 tensors but its shards hold 1"):
         read_gguf(paths[0])
 

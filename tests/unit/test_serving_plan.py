@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import pytest
-
 from ansible_collections.sparkops.llm.plugins.module_utils.gguf import read_gguf
 from ansible_collections.sparkops.llm.plugins.module_utils.serving_plan import (
     GIB,
@@ -62,8 +61,15 @@ def test_swa_pattern_default_from_architecture_name():
 
 def test_swa_pattern_list_and_period_semantics():
     arch = normalise_architecture(
-        {"block_count": 6, "head_count_kv": 1, "key_length": 32, "value_length": 32,
-         "weight_bytes": 1, "sliding_window": 16, "sliding_window_pattern": 3}
+        {
+            "block_count": 6,
+            "head_count_kv": 1,
+            "key_length": 32,
+            "value_length": 32,
+            "weight_bytes": 1,
+            "sliding_window": 16,
+            "sliding_window_pattern": 3,
+        }
     )
     assert swa_layers(arch) == [True, True, False, True, True, False]
     arch["sliding_window_pattern"] = [False, True, False, True, False, True]
@@ -124,16 +130,31 @@ def test_quantised_cache_sizes():
 
 def test_per_layer_head_count_kv_and_swa_head_size():
     arch = normalise_architecture(
-        {"block_count": 4, "head_count_kv": [8, 8, 8, 2], "key_length": 512, "value_length": 512,
-         "key_length_swa": 256, "value_length_swa": 256, "sliding_window": 1024,
-         "sliding_window_pattern": [True, True, True, False], "weight_bytes": 1}
+        {
+            "block_count": 4,
+            "head_count_kv": [8, 8, 8, 2],
+            "key_length": 512,
+            "value_length": 512,
+            "key_length_swa": 256,
+            "value_length_swa": 256,
+            "sliding_window": 1024,
+            "sliding_window_pattern": [True, True, True, False],
+            "weight_bytes": 1,
+        }
     )
     kv = kv_cache_bytes(arch, 8192, 1, "f16", "f16", 512)
     assert kv["kv_bytes_per_token_full_layers"] == 2 * 2 * 512 * 2
     assert kv["kv_bytes_per_token_swa_layers"] == 3 * 2 * 256 * 8 * 2
     with pytest.raises(PlanError, match="head_count_kv has 3 entries"):
-        normalise_architecture({"block_count": 4, "head_count_kv": [1, 1, 1], "key_length": 8,
-                                "value_length": 8, "weight_bytes": 1})
+        normalise_architecture(
+            {
+                "block_count": 4,
+                "head_count_kv": [1, 1, 1],
+                "key_length": 8,
+                "value_length": 8,
+                "weight_bytes": 1,
+            }
+        )
 
 
 def test_key_length_defaults_to_embedding_over_heads():
@@ -178,8 +199,14 @@ def test_plan_per_slot_context_multiplies_c():
 
 
 def test_plan_no_fit_names_knobs_with_numbers():
-    result = plan(GPT_OSS_120B, 131072, 4, per_slot_context=True,
-                  memory_available_bytes=100 * GIB, headroom_bytes=8 * GIB)
+    result = plan(
+        GPT_OSS_120B,
+        131072,
+        4,
+        per_slot_context=True,
+        memory_available_bytes=80 * GIB,
+        headroom_bytes=8 * GIB,
+    )
     assert result["fits"] is False
     msg = result["message"]
     assert msg.startswith("does not fit, short by")
@@ -189,9 +216,9 @@ def test_plan_no_fit_names_knobs_with_numbers():
     assert "headroom_gib (now 8.0)" in msg
     # the suggested context really fits
     suggested = int(msg.split("lower the context: -c ")[1].split()[0])
-    again = plan(GPT_OSS_120B, suggested, 4, memory_available_bytes=100 * GIB)
+    again = plan(GPT_OSS_120B, suggested, 4, memory_available_bytes=80 * GIB)
     assert again["fits"]
-    bigger = plan(GPT_OSS_120B, suggested + 4 * 256, 4, memory_available_bytes=100 * GIB)
+    bigger = plan(GPT_OSS_120B, suggested + 4 * 256, 4, memory_available_bytes=80 * GIB)
     assert not bigger["fits"]
 
 
@@ -246,8 +273,12 @@ def test_architecture_per_layer_arrays_and_tied_embeddings(tmp_path, gguf_writer
 def test_module_with_model_params(module_runner):
     failed, result = module_runner(
         serving_plan_module.main,
-        {"model_params": GPT_OSS_120B, "context": 131072, "slots": 1,
-         "memory_available_bytes": 120 * GIB},
+        {
+            "model_params": GPT_OSS_120B,
+            "context": 131072,
+            "slots": 1,
+            "memory_available_bytes": 120 * GIB,
+        },
     )
     assert not failed, result.get("msg")
     assert result["changed"] is False
@@ -259,21 +290,33 @@ def test_module_with_model_params(module_runner):
 def test_module_fails_when_no_fit(module_runner):
     failed, result = module_runner(
         serving_plan_module.main,
-        {"model_params": GPT_OSS_120B, "context": 131072, "slots": 4, "per_slot_context": True,
-         "memory_available_bytes": 90 * GIB},
+        {
+            "model_params": GPT_OSS_120B,
+            "context": 131072,
+            "slots": 4,
+            "per_slot_context": True,
+            "memory_available_bytes": 75 * GIB,
+        },
     )
     assert failed
     assert "lower the context" in result["msg"]
     failed, result = module_runner(
         serving_plan_module.main,
-        {"model_params": GPT_OSS_120B, "context": 131072, "slots": 4, "per_slot_context": True,
-         "memory_available_bytes": 90 * GIB, "fail_when_no_fit": False},
+        {
+            "model_params": GPT_OSS_120B,
+            "context": 131072,
+            "slots": 4,
+            "per_slot_context": True,
+            "memory_available_bytes": 75 * GIB,
+            "fail_when_no_fit": False,
+        },
     )
     assert not failed and result["fits"] is False
 
 
-def test_module_reads_meminfo_and_gguf(module_runner, tmp_path, gguf_writer, monkeypatch,
-                                       fixture_text):
+def test_module_reads_meminfo_and_gguf(
+    module_runner, tmp_path, gguf_writer, monkeypatch, fixture_text
+):
     w = gguf_writer
     kw = dict(n_layer=4, n_embd=64, n_ff=64, n_expert=8, n_vocab=512)
     paths = w.write_split(tmp_path, "toy", w.gpt_oss_metadata(**kw), w.gpt_oss_tensors(**kw), 3)

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import pytest
-
 from ansible_collections.sparkops.llm.plugins.module_utils.spark_probe import (
     ProbeParseError,
     dgx_os_version,
