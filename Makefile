@@ -14,7 +14,11 @@ DOWNLOADS   := $(CACHE)/downloads
 # docker driver needs; Galaxy itself is not reachable from the test machines.
 ANSIBLE_BUNDLE     := ansible==12.3.0
 ANSIBLE_BUNDLE_WHL := $(DOWNLOADS)/ansible-12.3.0-py3-none-any.whl
-SCENARIOS   ?= swap site
+# llama.cpp's source without the internet: the llama-cpp-python sdist vendors the whole tree.
+LLAMA_SDIST        := $(DOWNLOADS)/llama_cpp_python-0.3.36.tar.gz
+LLAMA_ARCHIVE      := $(CACHE)/testbed/llama.cpp-src.tar.gz
+TESTBED_VARS       := inventories/simulation/group_vars/spark/testbed_artifacts.yml
+SCENARIOS   ?= swap llama_cpp site
 
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_INJECT_FACT_VARS := false
@@ -56,9 +60,17 @@ $(TEST_COLLECTIONS_STAMP): $(ANSIBLE_BUNDLE_WHL) Makefile
 	  $< $(CACHE)/collections $(TEST_COLLECTIONS)
 	touch $@
 
-testbed: setup
+$(LLAMA_SDIST): | $(VENV)/.installed
+	mkdir -p $(DOWNLOADS)
+	$(BIN)/pip download --quiet --no-deps --no-binary :all: llama-cpp-python==0.3.36 -d $(DOWNLOADS)
+
+$(TESTBED_VARS): $(LLAMA_SDIST) tests/testbed/llama-cpp-archive.sh
+	tests/testbed/llama-cpp-archive.sh $(LLAMA_SDIST)
+
+testbed: setup $(TESTBED_VARS)
 	tests/testbed/start-docker.sh
 	tests/testbed/build-image.sh
+	mkdir -p $(CACHE)/ccache
 
 lint: setup
 	$(BIN)/yamllint --strict .
@@ -66,8 +78,9 @@ lint: setup
 	$(BIN)/ruff format --check .
 	ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/$(CACHE)/collections $(BIN)/ansible-lint --profile production --strict
 
-unit: setup
-	PYTHONPATH=$(CURDIR)/$(CACHE)/collections $(BIN)/pytest -q tests/unit
+unit: setup $(TESTBED_VARS)
+	SPARKOPS_LLAMA_CPP_SRC=$(CURDIR)/$(CACHE)/src/llama.cpp \
+	  PYTHONPATH=$(CURDIR)/$(CACHE)/collections $(BIN)/pytest -q tests/unit
 
 molecule: testbed
 	for scenario in $(SCENARIOS); do \

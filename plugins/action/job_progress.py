@@ -10,6 +10,7 @@ prints one line per host with the elapsed time and the last line of a progress c
 
 from __future__ import annotations
 
+import re
 import time
 
 from ansible.errors import AnsibleActionFail
@@ -30,13 +31,15 @@ class ActionModule(ActionBase):
             task_vars=task_vars,
         )
 
-    def _progress(self, argv: list[str], task_vars: dict) -> str:
+    def _progress(self, argv: list[str], pattern: str, task_vars: dict) -> str:
         result = self._execute_module(
             module_name="ansible.legacy.command",
             module_args={"argv": argv},
             task_vars=task_vars,
         )
         lines = [line for line in (result.get("stdout") or "").splitlines() if line.strip()]
+        if pattern:
+            lines = [line for line in lines if re.search(pattern, line)]
         return lines[-1].strip() if lines else ""
 
     def run(self, tmp=None, task_vars=None):
@@ -46,6 +49,7 @@ class ActionModule(ActionBase):
                 "jid": {"type": "str", "required": True},
                 "what": {"type": "str", "default": "job"},
                 "progress_command": {"type": "list", "elements": "str", "default": []},
+                "progress_pattern": {"type": "str", "default": ""},
                 "log": {"type": "str", "default": ""},
                 "interval": {"type": "int", "default": 15},
                 "timeout": {"type": "int", "default": 7200},

@@ -31,6 +31,10 @@ options:
     type: list
     elements: str
     default: []
+  progress_pattern:
+    description: Show the last output line of I(progress_command) that matches this regular expression.
+    type: str
+    default: ""
   log:
     description: Log file to name in the progress lines and in the failure message.
     type: str

@@ -53,6 +53,9 @@ for unit in getty.target console-getty.service systemd-udevd.service systemd-ude
 done
 echo spark01 >"$rootfs/etc/hostname"
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+# Empty package lists must look old, as on a host never updated, or apt's cache_valid_time
+# would trust them.
+touch -d @0 "$rootfs/var/lib/apt/lists"
 
 tar -C "$rootfs" -c . | docker import \
   -c 'CMD ["/lib/systemd/systemd"]' \
