@@ -76,7 +76,7 @@ class ActionModule(ActionBase):
                     f"{args['what']} still running after {elapsed} s, the timeout{where}"
                 )
             progress = (
-                self._progress(args["progress_command"], task_vars)
+                self._progress(args["progress_command"], args["progress_pattern"], task_vars)
                 if args["progress_command"]
                 else ""
             )
@@ -94,7 +94,15 @@ class ActionModule(ActionBase):
         if result.get("rc", 0) != 0 and not result.get("failed"):
             result["failed"] = True
         if result.get("failed"):
-            tail = "\n".join((result.get("stdout") or "").splitlines()[-25:])
+            output = result.get("stdout") or ""
+            if args["log"]:
+                # Jobs that write to a log print little themselves: show the log's end.
+                output = self._execute_module(
+                    module_name="ansible.legacy.command",
+                    module_args={"argv": ["tail", "-n", "25", args["log"]]},
+                    task_vars=task_vars,
+                ).get("stdout", output)
+            tail = "\n".join(output.splitlines()[-25:])
             result["msg"] = (
                 f"{args['what']} failed (rc={result.get('rc')}){where}. Last lines:\n{tail}"
             )

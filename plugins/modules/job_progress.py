@@ -32,7 +32,7 @@ options:
     elements: str
     default: []
   progress_pattern:
-    description: Show the last output line of I(progress_command) that matches this regular expression.
+    description: Show the last line of I(progress_command) output that matches this regex.
     type: str
     default: ""
   log:

@@ -39,11 +39,11 @@ EXAMPLES = r"""
 
 RETURN = r"""
 flags:
-  description: Every flag name (short and long) mapped to true; known flags the build lacks map to false.
+  description: Every flag name mapped to true; known flags this build lacks map to false.
   returned: success
   type: dict
   sample: {"--load-mode": true, "-lm": true, "--no-mmap": false}
-values:
+arguments:
   description: Every flag name mapped to its argument spec as printed by --help ('' for a switch).
   returned: success
   type: dict
@@ -72,7 +72,7 @@ def main() -> None:
             stdout=out[-2000:],
             stderr=err[-2000:],
         )
-    module.exit_json(changed=False, flags=accepted_flags(parsed), values=parsed)
+    module.exit_json(changed=False, flags=accepted_flags(parsed), arguments=parsed)
 
 
 if __name__ == "__main__":
