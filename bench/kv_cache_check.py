@@ -75,6 +75,7 @@ def main() -> int:
     parser.add_argument("--context", type=int, required=True, help="llama-server -c (total)")
     parser.add_argument("--slots", type=int, default=1)
     parser.add_argument("--ubatch", type=int, default=512)
+    parser.add_argument("--cache-type", default="f16", help="-ctk and -ctv for both sides")
     parser.add_argument("extra", nargs="*", help="more llama-server arguments, after --")
     args = parser.parse_args()
 
@@ -86,9 +87,17 @@ def main() -> int:
     )
 
     arch = architecture_from_gguf(read_gguf(args.model))
-    predicted = plan(arch, args.context, slots=args.slots, ubatch=args.ubatch)["kv_bytes"]
+    predicted = plan(
+        arch,
+        args.context,
+        slots=args.slots,
+        ubatch=args.ubatch,
+        cache_type_k=args.cache_type,
+        cache_type_v=args.cache_type,
+    )["kv_bytes"]
     # The KV buffer lines are llama.cpp library INFO messages, shown from verbosity 4 (trace).
     extra = [*args.extra, "-ub", str(args.ubatch), "-lv", "4"]
+    extra += ["-ctk", args.cache_type, "-ctv", args.cache_type]
     reported, lines = reported_kv_bytes(args.server, args.model, args.context, args.slots, extra)
     print(
         json.dumps(

@@ -50,12 +50,12 @@ def option_column(line: str) -> str | None:
 
     Help lines look like ``-fa,   --flash-attn [on|off|auto]      set Flash Attention use``:
     names separated by commas (padded with spaces), an optional argument, then at least two
-    spaces and the description.
+    spaces and the description. Option lines start in the first column; continuation lines of
+    a description are indented (and may start with "- " bullets), so they are skipped.
     """
-    stripped = line.strip()
-    if not stripped.startswith("-"):
+    if not line.startswith("-"):
         return None
-    chunks = re.split(r"\s{2,}", stripped)
+    chunks = re.split(r"\s{2,}", line.strip())
     column = chunks[0]
     for chunk in chunks[1:]:
         if not column.endswith(","):

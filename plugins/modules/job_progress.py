@@ -12,8 +12,8 @@ short_description: Wait for an async job and print its progress while it runs
 version_added: 0.1.0
 author: sparkops.llm maintainers
 description:
-  - Waits for a job started with C(async) and C(poll: 0), printing every I(interval) seconds
-    the elapsed time and the last line of I(progress_command), so long work does not look hung.
+  - "Waits for a job started with C(async) and C(poll: 0), printing every I(interval) seconds
+    the elapsed time and the last line of I(progress_command), so long work does not look hung."
   - Returns the job's own result (C(rc), C(stdout), ...) and fails with the last lines of its
     output when it failed.
   - This is an action plugin; the work happens on the controller.
