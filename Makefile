@@ -19,10 +19,14 @@ LLAMA_SDIST        := $(DOWNLOADS)/llama_cpp_python-0.3.36.tar.gz
 LLAMA_ARCHIVE      := $(CACHE)/testbed/llama.cpp-src.tar.gz
 TESTBED_VARS       := inventories/simulation/group_vars/spark/testbed_artifacts.yml
 SCENARIOS   ?= swap llama_cpp site
+ROLES       := $(notdir $(wildcard roles/*))
+MODULES     := $(basename $(notdir $(wildcard plugins/modules/*.py)))
 
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 export ANSIBLE_INJECT_FACT_VARS := false
 export ANSIBLE_FORCE_COLOR := false
+export ANSIBLE_NOCOLOR := 1
+export PAGER := cat
 # molecule installs the collection under test into ~/.ansible/collections: keep it first there.
 MOLECULE_COLLECTIONS_PATH := $(HOME)/.ansible/collections:$(CURDIR)/$(CACHE)/collections
 
@@ -108,4 +112,9 @@ build-check: build
 	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && cd "$$tmp" && \
 	  ANSIBLE_COLLECTIONS_PATH="$$tmp" $(CURDIR)/$(BIN)/ansible-galaxy collection install --offline \
 	    -p "$$tmp" $(CURDIR)/$(CACHE)/build/sparkops-llm-0.1.0.tar.gz && \
-	  ANSIBLE_COLLECTIONS_PATH="$$tmp" $(CURDIR)/$(BIN)/ansible-doc -t role -l sparkops.llm | grep -q '^sparkops.llm.swap:'
+	  ANSIBLE_COLLECTIONS_PATH="$$tmp" $(CURDIR)/$(BIN)/ansible-doc -t role -l sparkops.llm > "$$tmp/roles.txt" && \
+	  for role in $(ROLES); do grep -q "^sparkops.llm.$$role:" "$$tmp/roles.txt" || { echo "role $$role missing"; exit 1; }; done && \
+	  for module in $(MODULES); do \
+	    ANSIBLE_COLLECTIONS_PATH="$$tmp" $(CURDIR)/$(BIN)/ansible-doc sparkops.llm.$$module | grep -q "^> MODULE sparkops.llm.$$module" \
+	      || { echo "ansible-doc sparkops.llm.$$module does not render"; exit 1; }; \
+	  done

@@ -5,6 +5,21 @@ Grows with the roles: each role that joins site.yml adds the checks a user would
 
 from __future__ import annotations
 
+import base64
+import json
+from pathlib import Path
+
+import pytest
+from conftest import run_playbook
+
+REPO = Path(__file__).resolve().parents[3]
+PREFLIGHT = REPO / "playbooks" / "preflight.yml"
+FAKE_NVIDIA_SMI = Path(__file__).resolve().parents[1] / "files" / "nvidia-smi-gb10"
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
 
 def test_swap_file_is_ready_and_listed_once_in_fstab(host):
     swap = host.file("/swapfile")
@@ -17,3 +32,56 @@ def test_swap_file_is_ready_and_listed_once_in_fstab(host):
         if line.split()[:1] == ["/swapfile"]
     ]
     assert len(entries) == 1
+
+
+def test_llama_server_is_built_and_recorded(host):
+    result = host.run("/opt/sparkops/llama.cpp/current/bin/llama-server --version")
+    assert result.rc == 0, result.stderr
+    facts = json.loads(host.file("/etc/ansible/facts.d/sparkops.fact").content_string)
+    assert facts["llama_cpp"]["backend"] == "cpu"
+    assert facts["llama_cpp"]["flags"]["--load-mode"] is True
+
+
+def test_preflight_summarises_the_box_without_a_gpu():
+    run = run_playbook(PREFLIGHT)
+    assert run.returncode == 0, run.describe()
+    text = flat(run.output)
+    assert "GPU: none found" in text
+    assert "Plan: testbed-tiny, 1 slot(s) x 8192 tokens" in text
+    assert "fits with" in text
+    assert run.changed == 0
+
+
+def test_preflight_stops_without_a_gpu_when_one_is_required():
+    run = run_playbook(PREFLIGHT, {"preflight_require_gpu": True})
+    assert run.returncode != 0
+    assert "no NVIDIA GPU found" in flat(run.output), run.describe()
+
+
+def test_preflight_refuses_a_plan_that_does_not_fit_and_names_the_knob():
+    run = run_playbook(PREFLIGHT, {"sparkops_context": 4_000_000, "sparkops_slots": 16})
+    assert run.returncode != 0
+    text = flat(run.output)
+    assert "does not fit" in text.lower(), run.describe()
+    assert "lower the context" in text, run.describe()
+
+
+@pytest.fixture
+def fake_gb10(host):
+    """Install the GB10 nvidia-smi stand-in for one test, then remove it."""
+    payload = base64.b64encode(FAKE_NVIDIA_SMI.read_bytes()).decode()
+    host.run(f"echo {payload} | base64 -d > /usr/local/bin/nvidia-smi")
+    host.run("chmod 0755 /usr/local/bin/nvidia-smi")
+    yield
+    host.run("rm -f /usr/local/bin/nvidia-smi")
+
+
+def test_preflight_recognises_a_gb10_and_reads_memory_from_meminfo(host, fake_gb10):
+    run = run_playbook(PREFLIGHT, {"preflight_require_gpu": True})
+    assert run.returncode == 0, run.describe()
+    text = flat(run.output)
+    assert "GPU: NVIDIA GB10 (compute 12.1, driver 580.95.05" in text, run.describe()
+    assert "a GB10" in text
+    # nvidia-smi says [N/A] for memory: the total must come from /proc/meminfo instead.
+    mem_kib = int(host.file("/proc/meminfo").content_string.split()[1])
+    assert f"Unified memory: {round(mem_kib / 1048576, 1)} GiB total" in text, run.describe()
