@@ -9,7 +9,11 @@ VENV        := .venv
 BIN         := $(VENV)/bin
 CACHE       := .cache
 COLLECTIONS := $(CACHE)/collections/ansible_collections
-DOWNLOADS   := $(CACHE)/downloads
+# Caches that outlive a clone (CI starts from a fresh clone on a machine that keeps them):
+# downloads from the registries, and ccache of the llama.cpp builds in the simulated Spark.
+export SPARKOPS_CACHE ?= $(HOME)/.cache/sparkops
+DOWNLOADS   := $(SPARKOPS_CACHE)/downloads
+export SPARKOPS_CCACHE_DIR ?= $(SPARKOPS_CACHE)/ccache
 # The community `ansible` wheel carries community.docker and ansible.posix, which molecule's
 # docker driver needs; Galaxy itself is not reachable from the test machines.
 ANSIBLE_BUNDLE     := ansible==12.3.0
@@ -18,7 +22,7 @@ ANSIBLE_BUNDLE_WHL := $(DOWNLOADS)/ansible-12.3.0-py3-none-any.whl
 LLAMA_SDIST        := $(DOWNLOADS)/llama_cpp_python-0.3.36.tar.gz
 LLAMA_ARCHIVE      := $(CACHE)/testbed/llama.cpp-src.tar.gz
 TESTBED_VARS       := inventories/simulation/group_vars/spark/testbed_artifacts.yml
-SCENARIOS   ?= swap llama_cpp site
+SCENARIOS   ?= swap llama_cpp site firmware_rerun
 ROLES       := $(notdir $(wildcard roles/*))
 MODULES     := $(basename $(notdir $(wildcard plugins/modules/*.py)))
 
@@ -70,11 +74,12 @@ $(LLAMA_SDIST): | $(VENV)/.installed
 
 $(TESTBED_VARS): $(LLAMA_SDIST) tests/testbed/llama-cpp-archive.sh
 	tests/testbed/llama-cpp-archive.sh $(LLAMA_SDIST)
+	touch $@
 
 testbed: setup $(TESTBED_VARS)
 	tests/testbed/start-docker.sh
 	tests/testbed/build-image.sh
-	mkdir -p $(CACHE)/ccache
+	mkdir -p $(SPARKOPS_CCACHE_DIR)
 
 lint: setup
 	$(BIN)/yamllint --strict .

@@ -19,7 +19,7 @@ if [ "$(docker inspect --format '{{.State.Running}} {{.Image}}' "$name" 2>/dev/n
     --cap-add SYS_ADMIN --cap-add NET_ADMIN \
     --security-opt seccomp=unconfined --security-opt apparmor=unconfined \
     --cgroupns host --volume /sys/fs/cgroup:/sys/fs/cgroup:rw \
-    --volume "$PWD/.cache/ccache:/var/cache/sparkops/ccache:rw" \
+    --volume "${SPARKOPS_CCACHE_DIR:-$HOME/.cache/sparkops/ccache}:/var/cache/sparkops/ccache:rw" \
     --tmpfs /run --tmpfs /run/lock --tmpfs /tmp \
     --stop-signal SIGRTMIN+3 \
     "$image" /lib/systemd/systemd >/dev/null
