@@ -46,6 +46,11 @@ def set_fwupd(host, **changes):
     host.run(f"cat > {FWUPD_STATE} <<'EOF'\n{json.dumps(state)}\nEOF")
 
 
+def report(step: str, run) -> None:
+    """One line per converge for the log (the verifier runs with -s): changed count and tasks."""
+    print(f"\n[firmware_rerun] {step}: changed={run.changed} tasks={changed_tasks(run.output)}")
+
+
 def build_count(host, stamp):
     log = host.file(f"/var/log/sparkops/llama-cpp-build-{stamp}.log").content_string
     return log.count("llama.cpp build ")
@@ -64,6 +69,7 @@ def test_a_cuda_update_rebuilds_llama_cpp_exactly_once(host):
     set_fwupd(host, pending={"9f4ab1e2c7d0b6a3e5f8c1d2b3a4e5f6a7b8c9d0": "1.2.8"})
 
     run = run_playbook(SITE)
+    report("converge after the CUDA update", run)
     assert run.returncode == 0, run.describe()
     text = " ".join(run.output.split())
     assert "cuda: 13.0.2 -> 13.1.0" in text, run.describe()
@@ -83,6 +89,7 @@ def test_a_cuda_update_rebuilds_llama_cpp_exactly_once(host):
 
 def test_the_next_run_changes_nothing(host):
     run = run_playbook(SITE)
+    report("converge again", run)
     assert run.returncode == 0, run.describe()
     assert run.changed == 0, changed_tasks(run.output)
 
@@ -96,6 +103,7 @@ def test_an_update_that_touches_nothing_relevant_changes_nothing(host):
     assert "unrelated 1.1" in host.file("/usr/share/sparkops-sim/unrelated.txt").content_string
 
     run = run_playbook(SITE)
+    report("converge after an unrelated update", run)
     assert run.returncode == 0, run.describe()
     assert run.changed == 0, changed_tasks(run.output)
     assert facts(host)["llama_cpp"]["stamp"] == stamp
