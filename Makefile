@@ -22,7 +22,8 @@ ANSIBLE_BUNDLE_WHL := $(DOWNLOADS)/ansible-12.3.0-py3-none-any.whl
 LLAMA_SDIST        := $(DOWNLOADS)/llama_cpp_python-0.3.36.tar.gz
 LLAMA_ARCHIVE      := $(CACHE)/testbed/llama.cpp-src.tar.gz
 TESTBED_VARS       := inventories/simulation/group_vars/spark/testbed_artifacts.yml
-SCENARIOS   ?= swap llama_cpp site firmware_rerun
+TESTBED_MODEL_VARS := inventories/simulation/group_vars/spark/testbed_model.yml
+SCENARIOS   ?= swap llama_cpp weights engine site firmware_rerun
 ROLES       := $(notdir $(wildcard roles/*))
 MODULES     := $(basename $(notdir $(wildcard plugins/modules/*.py)))
 
@@ -31,8 +32,9 @@ export ANSIBLE_INJECT_FACT_VARS := false
 export ANSIBLE_FORCE_COLOR := false
 export ANSIBLE_NOCOLOR := 1
 export PAGER := cat
-# molecule installs the collection under test into ~/.ansible/collections: keep it first there.
-MOLECULE_COLLECTIONS_PATH := $(HOME)/.ansible/collections:$(CURDIR)/$(CACHE)/collections
+# molecule installs the collection under test into the first collections path. Give it one of
+# this working tree's own, so that runs from several clones never overwrite each other's copy.
+MOLECULE_COLLECTIONS_PATH := $(CURDIR)/$(CACHE)/molecule-collections:$(CURDIR)/$(CACHE)/collections
 
 .PHONY: help setup testbed lint unit molecule test demo demo-clean build build-check clean
 
@@ -76,7 +78,18 @@ $(TESTBED_VARS): $(LLAMA_SDIST) tests/testbed/llama-cpp-archive.sh
 	tests/testbed/llama-cpp-archive.sh $(LLAMA_SDIST)
 	touch $@
 
-testbed: setup $(TESTBED_VARS)
+# The tiny random-weight model the simulated Spark serves (bench/make_proxy_model.py).
+TINY_MODEL := $(CACHE)/testbed/testbed-tiny.gguf
+$(TINY_MODEL): $(TESTBED_VARS) bench/make_proxy_model.py
+	$(BIN)/python bench/make_proxy_model.py --vocab-gguf $(CACHE)/src/llama.cpp/models/ggml-vocab-llama-spm.gguf \
+	  --layers 4 --embd 256 --ff 688 --heads 4 --kv-heads 2 --context 8192 --out $@.partial >/dev/null
+	mv $@.partial $@
+
+$(TESTBED_MODEL_VARS): $(TINY_MODEL)
+	printf -- '---\n# Written by make: the sha256 of the generated test-bed model.\ntestbed_tiny_model_sha256: %s\n' \
+	  "$$(sha256sum $< | cut -d' ' -f1)" > $@
+
+testbed: setup $(TESTBED_VARS) $(TESTBED_MODEL_VARS)
 	tests/testbed/start-docker.sh
 	tests/testbed/build-image.sh
 	mkdir -p $(SPARKOPS_CCACHE_DIR)
@@ -92,6 +105,7 @@ unit: setup $(TESTBED_VARS)
 	  PYTHONPATH=$(CURDIR)/$(CACHE)/collections $(BIN)/pytest -q tests/unit
 
 molecule: testbed
+	mkdir -p $(CACHE)/molecule-collections
 	for scenario in $(SCENARIOS); do \
 	  ANSIBLE_COLLECTIONS_PATH=$(MOLECULE_COLLECTIONS_PATH) $(BIN)/molecule test -s $$scenario; \
 	done

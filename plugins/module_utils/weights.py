@@ -34,7 +34,7 @@ def is_commit(revision: str) -> bool:
 
 
 def match_patterns(names: list[str], patterns: list[str]) -> list[str]:
-    """Names matching any glob pattern, sorted (fnmatch, as huggingface_hub's filter_repo_objects)."""
+    """Names matching any glob pattern, sorted (fnmatch, like huggingface_hub's filter)."""
     return sorted({name for name in names if any(fnmatch.fnmatch(name, p) for p in patterns)})
 
 
@@ -68,7 +68,7 @@ def parse_siblings(model_info: dict) -> dict[str, dict]:
 def next_link(link_header: str | None) -> str | None:
     """URL of rel="next" in an RFC 8288 Link header (the Hub paginates tree listings this way)."""
     for part in (link_header or "").split(","):
-        match = re.match(r'\s*<([^>]+)>\s*;(.*)$', part)
+        match = re.match(r"\s*<([^>]+)>\s*;(.*)$", part)
         if match and re.search(r'rel="?next"?', match.group(2)):
             return match.group(1)
     return None
@@ -199,4 +199,3 @@ def disk_shortfall(free_bytes: int, missing_bytes: int, partial_bytes: int, marg
 
 def human(n: int | float) -> str:
     return f"{n / GIB:.2f} GiB ({int(n)} bytes)"
-

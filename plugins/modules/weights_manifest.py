@@ -94,7 +94,9 @@ EXAMPLES = r"""
 
 RETURN = r"""
 files:
-  description: The files, sorted by name, each with C(name), C(size), C(sha256), C(sha256_from) (hub, pin or list) and for URLs C(url).
+  description:
+    - The files, sorted by name, each with C(name), C(size), C(sha256), C(sha256_from)
+      (hub, pin or list) and for URLs C(url).
   returned: always
   type: list
   elements: dict
@@ -179,8 +181,8 @@ def hub_listing(module: AnsibleModule, where: str) -> dict:
             code = getattr(exc, "code", None)
             hint = {
                 401: "the Hub refused the token: set a valid weights_hf_token (vault)",
-                403: "the token has no access: accept the model's terms on the Hub or use another token",
-                404: "no such repository or revision: check weights_hf_repo and weights_hf_revision",
+                403: "the token has no access: accept the model's terms or use another token",
+                404: "no such repository or revision: check weights_hf_repo, weights_hf_revision",
             }.get(code, "check the network and weights_hf_endpoint")
             module.fail_json(msg=f"Cannot list the files of {where}: {exc} ({hint}).")
         entries.extend(json.loads(response.read().decode("utf-8")))

@@ -27,7 +27,7 @@ options:
     type: path
     required: true
   files:
-    description: The manifest of M(sparkops.llm.weights_manifest), items with C(name), C(size), C(sha256).
+    description: Items C(name), C(size), C(sha256), as from M(sparkops.llm.weights_manifest).
     type: list
     elements: dict
     required: true

@@ -29,7 +29,7 @@ trap 'rm -rf "$rootfs"' EXIT
 
 echo "testbed: debootstrap bookworm from $mirror (about 1-2 min)"
 debootstrap --variant=minbase \
-  --include=systemd,systemd-sysv,python3,python3-apt,sudo,dbus,ca-certificates,procps,iproute2 \
+  --include=systemd,systemd-sysv,python3,python3-apt,sudo,dbus,ca-certificates,procps,iproute2,curl \
   bookworm "$rootfs" "$mirror" >/var/tmp/sparkops-debootstrap.log 2>&1 || {
     tail -n 30 /var/tmp/sparkops-debootstrap.log >&2; exit 1; }
 

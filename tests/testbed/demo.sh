@@ -34,6 +34,8 @@ echo "demo: systemd in $name is $state"
 # ~/.ansible must not shadow it.
 export ANSIBLE_COLLECTIONS_PATH="$PWD/.cache/collections"
 export ANSIBLE_INJECT_FACT_VARS=false
+# The mirror that stands in for the Hugging Face Hub: the tiny model, on spark01's own loopback.
+ansible-playbook -i inventories/simulation/hosts.yml tests/testbed/serve-model.yml -l "$name"
 ansible-playbook -i inventories/simulation/hosts.yml site.yml -l "$name"
 
 echo
@@ -42,6 +44,12 @@ docker exec "$name" bash -c '
   echo "--- swap file";  ls -l /swapfile; blkid --probe /swapfile
   echo "--- fstab";      grep -v "^#" /etc/fstab
   echo "--- sysctl";     cat /etc/sysctl.d/60-sparkops-swap.conf | grep -v "^#"
+  echo "--- engine";     systemctl --no-pager --lines=0 status sparkops-llama-server | head -n 3
+  echo "--- POST /v1/messages on port 8005"
+  curl -s http://127.0.0.1:8005/v1/messages -H "content-type: application/json" \
+    -H "anthropic-version: 2023-06-01" \
+    -d "{\"model\": \"testbed-tiny\", \"max_tokens\": 16, \"messages\": [{\"role\": \"user\", \"content\": \"Say hello.\"}]}"
+  echo
   if [ -f /etc/ansible/facts.d/sparkops.fact ]; then
     echo "--- local facts (/etc/ansible/facts.d/sparkops.fact)"; cat /etc/ansible/facts.d/sparkops.fact
   fi

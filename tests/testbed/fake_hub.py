@@ -178,7 +178,8 @@ def make_handler(state: State, role: str):
             self._record(status, len(raw))
 
         def _error(self, status: int, code: str, message: str) -> None:
-            self._json(status, {"error": message}, {"X-Error-Code": code, "X-Error-Message": message})
+            headers = {"X-Error-Code": code, "X-Error-Message": message}
+            self._json(status, {"error": message}, headers)
 
         def _need_token(self) -> bool:
             if state.token and self._auth() != "valid":
@@ -331,9 +332,7 @@ def make_handler(state: State, role: str):
             page = entries[cursor : cursor + state.page_size]
             headers = {}
             if cursor + state.page_size < len(entries):
-                params = "&".join(
-                    f"{k}={quote(v[0])}" for k, v in query.items() if k != "cursor"
-                )
+                params = "&".join(f"{k}={quote(v[0])}" for k, v in query.items() if k != "cursor")
                 host = self.headers.get("Host")
                 headers["Link"] = (
                     f'<http://{host}{path}?{params}&cursor={cursor + state.page_size}>; rel="next"'

@@ -82,9 +82,17 @@ def test_a_cuda_update_rebuilds_llama_cpp_exactly_once(host):
     assert build_count(host, new_stamp) == 1
     assert host.file(f"/opt/sparkops/llama.cpp/{old_stamp}/build-info.json").exists
 
-    # Exactly the invalidated work: the update itself, the platform record and llama.cpp.
+    # Exactly the invalidated work: the update itself and its record, llama.cpp, and the
+    # engine's unit, which names the new build, so llama-server restarts on it.
     roles = {name.split(" : ")[0] for name in changed_tasks(run.output)}
-    assert roles == {"sparkops.llm.update", "sparkops.llm.llama_cpp"}, changed_tasks(run.output)
+    assert roles == {
+        "sparkops.llm.update",
+        "sparkops.llm.llama_cpp",
+        "sparkops.llm.engine",
+    }, changed_tasks(run.output)
+    exec_start = host.run("systemctl show -p ExecStart --value sparkops-llama-server").stdout
+    assert f"/opt/sparkops/llama.cpp/{new_stamp}/bin/llama-server" in exec_start
+    assert host.run("curl -sf http://127.0.0.1:8005/health").rc == 0
 
 
 def test_the_next_run_changes_nothing(host):

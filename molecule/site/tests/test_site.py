@@ -85,3 +85,28 @@ def test_preflight_recognises_a_gb10_and_reads_memory_from_meminfo(host, fake_gb
     # nvidia-smi says [N/A] for memory: the total must come from /proc/meminfo instead.
     mem_kib = int(host.file("/proc/meminfo").content_string.split()[1])
     assert f"Unified memory: {round(mem_kib / 1048576, 1)} GiB total" in text, run.describe()
+
+
+def test_the_model_was_downloaded_verified_and_recorded(host):
+    model = json.loads(host.file("/etc/ansible/facts.d/sparkops.fact").content_string)["model"]
+    assert model["name"] == "testbed-tiny"
+    shard = host.file(model["path"])
+    assert shard.is_file and shard.size == model["bytes"]
+    digest = host.run(f"sha256sum {model['path']}").stdout.split()[0]
+    assert digest == model["sha256"][model["path"].rsplit("/", 1)[-1]]
+
+
+def test_spark01_answers_the_messages_api_on_its_engine_port(host):
+    body = json.dumps(
+        {"model": "testbed-tiny", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
+    )
+    result = host.run(
+        "curl -sS --max-time 60 http://127.0.0.1:8005/v1/messages "
+        "-H 'content-type: application/json' -H 'anthropic-version: 2023-06-01' "
+        f"-d '{body}'"
+    )
+    assert result.rc == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["type"] == "message" and answer["model"]
+    engine = json.loads(host.file("/etc/ansible/facts.d/sparkops.fact").content_string)["engine"]
+    assert engine["port"] == 8005 and engine["bind"] == "127.0.0.1"

@@ -1,0 +1,131 @@
+"""What a user checks after the engine role started llama-server on the simulated Spark.
+
+Real parts: the llama.cpp CPU build, systemd, HTTP on the container's loopback, the tiny
+random-weight model (its answers are gibberish; the test bed favours its end-of-stream token so
+that answers end). Tests run in file order: state, APIs, restart after kill -9, exposure rules.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+from conftest import run_playbook
+
+UNIT = "sparkops-llama-server.service"
+URL = "http://127.0.0.1:8005"
+
+
+def curl_json(host, path, body=None, headers=()):
+    command = ["curl -sS --max-time 60"]
+    command += [f"-H '{header}'" for header in headers]
+    if body is not None:
+        command += ["-H 'Content-Type: application/json'", f"-d '{json.dumps(body)}'"]
+    result = host.run(" ".join([*command, f"{URL}{path}"]))
+    assert result.rc == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def wait_healthy(host, seconds=90):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if host.run(f"curl -sf {URL}/health").rc == 0:
+            return True
+        time.sleep(2)
+    return False
+
+
+def test_service_is_enabled_active_and_runs_as_the_service_user(host):
+    service = host.service(UNIT)
+    assert service.is_enabled and service.is_running
+    pid = host.run(f"systemctl show -p MainPID --value {UNIT}").stdout.strip()
+    assert host.run(f"ps -o user= -p {pid}").stdout.strip() == "sparkops"
+
+
+def test_unit_renders_the_flags_this_build_accepts(host):
+    exec_start = host.run(f"systemctl show -p ExecStart --value {UNIT}").stdout
+    assert "-lm none" in exec_start and "--no-mmap" not in exec_start
+    assert "-fa on" in exec_start and "--jinja" in exec_start
+    assert "-a testbed-tiny" in exec_start and "--port 8005" in exec_start
+    assert "--host 127.0.0.1" in exec_start
+    assert "-c 8192 -np 1" in exec_start
+
+
+def test_unit_is_hardened(host):
+    show = host.run(
+        f"systemctl show -p NoNewPrivileges -p ProtectSystem -p ProtectHome -p PrivateTmp "
+        f"-p DevicePolicy -p User -p Restart {UNIT}"
+    ).stdout
+    for expected in (
+        "NoNewPrivileges=yes",
+        "ProtectSystem=strict",
+        "ProtectHome=yes",
+        "PrivateTmp=yes",
+        "DevicePolicy=closed",
+        "User=sparkops",
+        "Restart=on-failure",
+    ):
+        assert expected in show, show
+    assert host.run(f"systemd-analyze verify /etc/systemd/system/{UNIT}").rc == 0
+
+
+def test_health_chat_and_messages_answer(host):
+    assert curl_json(host, "/health")["status"] == "ok"
+    chat = curl_json(
+        host,
+        "/v1/chat/completions",
+        {"model": "testbed-tiny", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]},
+    )
+    assert chat["choices"][0]["message"]["role"] == "assistant"
+    message = curl_json(
+        host,
+        "/v1/messages",
+        {"model": "testbed-tiny", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]},
+        headers=["anthropic-version: 2023-06-01"],
+    )
+    assert message["type"] == "message" and message["role"] == "assistant"
+
+
+def test_kill_9_brings_the_service_back(host):
+    old_pid = host.run(f"systemctl show -p MainPID --value {UNIT}").stdout.strip()
+    assert host.run(f"kill -9 {old_pid}").rc == 0
+    time.sleep(7)  # RestartSec=5
+    assert wait_healthy(host)
+    new_pid = host.run(f"systemctl show -p MainPID --value {UNIT}").stdout.strip()
+    assert new_pid not in ("", "0", old_pid)
+
+
+def test_a_non_loopback_bind_without_a_key_is_refused(host, scenario_dir):
+    run = run_playbook(scenario_dir / "converge.yml", {"sparkops_bind": "0.0.0.0"})
+    assert run.returncode != 0
+    assert "no API key is set" in " ".join(run.output.split()), run.describe()
+    assert "--host 127.0.0.1" in host.run(f"systemctl show -p ExecStart --value {UNIT}").stdout
+
+
+def test_a_wider_bind_with_a_generated_key_requires_the_key(host, scenario_dir):
+    run = run_playbook(
+        scenario_dir / "converge.yml", {"sparkops_bind": "0.0.0.0", "engine_generate_api_key": True}
+    )
+    assert run.returncode == 0, run.describe()
+    key_file = host.file("/etc/sparkops/llama-server.key")
+    assert key_file.mode == 0o600 and key_file.user == "sparkops"
+    key = key_file.content_string.strip()
+    assert len(key) == 48 and key not in run.output
+    body = {
+        "model": "testbed-tiny",
+        "max_tokens": 4,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    denied = host.run(
+        f"curl -s -o /dev/null -w '%{{http_code}}' -H 'Content-Type: application/json' "
+        f"-d '{json.dumps(body)}' {URL}/v1/chat/completions"
+    )
+    assert denied.stdout == "401"
+    allowed = curl_json(
+        host, "/v1/chat/completions", body, headers=[f"Authorization: Bearer {key}"]
+    )
+    assert allowed["choices"]
+
+    back = run_playbook(scenario_dir / "converge.yml")
+    assert back.returncode == 0, back.describe()
+    assert not host.file("/etc/sparkops/llama-server.key").exists
