@@ -54,7 +54,7 @@ def merge_settings(
         else:
             warnings.append(
                 f"env.{STALE_KEY} is set: it overrides ANTHROPIC_AUTH_TOKEN and makes Claude Code "
-                "ask for approval; remove it, or set claude_code_remove_stale_api_key: true"
+                "ask for approval; remove it, or ask for its removal (remove_stale_api_key)"
             )
     merged["env"] = merged_env
     return merged, warnings
