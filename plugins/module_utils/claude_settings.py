@@ -12,26 +12,23 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.sparkops.llm.plugins.module_utils.json_document import (
+    JsonDocumentError,
+    load_object,
+)
+
 STALE_KEY = "ANTHROPIC_API_KEY"
 
 
-class SettingsError(ValueError):
+class SettingsError(JsonDocumentError):
     """The existing file cannot be merged into (it is left untouched)."""
 
 
 def parse_settings(text: str | None, path: str) -> dict:
     """The existing settings; no file or an empty file is an empty document."""
-    if text is None or not text.strip():
-        return {}
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise SettingsError(
-            f"{path} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
-            "it was left untouched: fix it (or move it away) and run again"
-        ) from exc
-    if not isinstance(data, dict):
-        raise SettingsError(f"{path} must hold a JSON object, found {type(data).__name__}")
+    data = load_object(
+        text, path, "it was left untouched: fix it (or move it away) and run again", SettingsError
+    )
     if not isinstance(data.get("env", {}), dict):
         raise SettingsError(f"{path}: 'env' must be an object, found {type(data['env']).__name__}")
     return data

@@ -11,25 +11,24 @@ from __future__ import annotations
 
 import json
 
+from ansible_collections.sparkops.llm.plugins.module_utils.json_document import (
+    JsonDocumentError,
+    load_object,
+)
 
-class LocalFactsError(ValueError):
+
+class LocalFactsError(JsonDocumentError):
     """The existing facts file cannot be used as it is."""
 
 
 def parse_facts(text: str, path: str = "sparkops.fact") -> dict:
     """Parse the facts file; an empty file is an empty document."""
-    if not text.strip():
-        return {}
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise LocalFactsError(
-            f"{path} is not valid JSON ({exc.msg} at line {exc.lineno} column {exc.colno}); "
-            "fix or remove it, the roles rewrite their sections on the next run"
-        ) from exc
-    if not isinstance(data, dict):
-        raise LocalFactsError(f"{path} must hold a JSON object, found {type(data).__name__}")
-    return data
+    return load_object(
+        text,
+        path,
+        "fix or remove it, the roles rewrite their sections on the next run",
+        LocalFactsError,
+    )
 
 
 def merge_section(document: dict, section: str, data: dict | None, state: str) -> dict:
