@@ -23,6 +23,7 @@ LLAMA_SDIST        := $(DOWNLOADS)/llama_cpp_python-0.3.36.tar.gz
 LLAMA_ARCHIVE      := $(CACHE)/testbed/llama.cpp-src.tar.gz
 TESTBED_VARS       := inventories/simulation/group_vars/spark/testbed_artifacts.yml
 TESTBED_MODEL_VARS := inventories/simulation/group_vars/spark/testbed_model.yml
+TESTBED_OLLAMA_VARS := inventories/simulation/group_vars/spark/testbed_ollama.yml
 SCENARIOS   ?= swap llama_cpp weights engine site firmware_rerun
 ROLES       := $(notdir $(wildcard roles/*))
 MODULES     := $(basename $(notdir $(wildcard plugins/modules/*.py)))
@@ -89,7 +90,11 @@ $(TESTBED_MODEL_VARS): $(TINY_MODEL)
 	printf -- '---\n# Written by make: the sha256 of the generated test-bed model.\ntestbed_tiny_model_sha256: %s\n' \
 	  "$$(sha256sum $< | cut -d' ' -f1)" > $@
 
-testbed: setup $(TESTBED_VARS) $(TESTBED_MODEL_VARS)
+# The Ollama stand-in release (GitHub's assets cannot be fetched here).
+$(TESTBED_OLLAMA_VARS): tests/testbed/ollama-standin.sh tests/testbed/ollama_standin.py
+	tests/testbed/ollama-standin.sh
+
+testbed: setup $(TESTBED_VARS) $(TESTBED_MODEL_VARS) $(TESTBED_OLLAMA_VARS)
 	tests/testbed/start-docker.sh
 	tests/testbed/build-image.sh
 	mkdir -p $(SPARKOPS_CCACHE_DIR)
