@@ -14,6 +14,7 @@ COLLECTIONS := $(CACHE)/collections/ansible_collections
 export SPARKOPS_CACHE ?= $(HOME)/.cache/sparkops
 DOWNLOADS   := $(SPARKOPS_CACHE)/downloads
 export SPARKOPS_CCACHE_DIR ?= $(SPARKOPS_CACHE)/ccache
+export SPARKOPS_NPM_CACHE_DIR ?= $(SPARKOPS_CACHE)/npm
 # The community `ansible` wheel carries community.docker and ansible.posix, which molecule's
 # docker driver needs; Galaxy itself is not reachable from the test machines.
 ANSIBLE_BUNDLE     := ansible==12.3.0
@@ -24,7 +25,7 @@ LLAMA_ARCHIVE      := $(CACHE)/testbed/llama.cpp-src.tar.gz
 TESTBED_VARS       := inventories/simulation/group_vars/spark/testbed_artifacts.yml
 TESTBED_MODEL_VARS := inventories/simulation/group_vars/spark/testbed_model.yml
 TESTBED_OLLAMA_VARS := inventories/simulation/group_vars/spark/testbed_ollama.yml
-SCENARIOS   ?= swap llama_cpp weights engine site firmware_rerun
+SCENARIOS   ?= swap llama_cpp weights engine claude_code site firmware_rerun
 ROLES       := $(notdir $(wildcard roles/*))
 MODULES     := $(basename $(notdir $(wildcard plugins/modules/*.py)))
 
@@ -97,7 +98,7 @@ $(TESTBED_OLLAMA_VARS): tests/testbed/ollama-standin.sh tests/testbed/ollama_sta
 testbed: setup $(TESTBED_VARS) $(TESTBED_MODEL_VARS) $(TESTBED_OLLAMA_VARS)
 	tests/testbed/start-docker.sh
 	tests/testbed/build-image.sh
-	mkdir -p $(SPARKOPS_CCACHE_DIR)
+	mkdir -p $(SPARKOPS_CCACHE_DIR) $(SPARKOPS_NPM_CACHE_DIR)
 
 lint: setup
 	$(BIN)/yamllint --strict .

@@ -29,6 +29,11 @@ options:
     description: Keys for the C(env) block; values are written as strings.
     type: dict
     default: {}
+  auth_token:
+    description:
+      - Written as C(env.ANTHROPIC_AUTH_TOKEN) (wins over I(env)); a secret, so it is kept out of
+        the task's output without hiding the masked diff.
+    type: str
   top_level:
     description: Top-level keys the caller owns, such as C($schema).
     type: dict
@@ -64,9 +69,8 @@ EXAMPLES = r"""
       $schema: https://json.schemastore.org/claude-code-settings.json
     env:
       ANTHROPIC_BASE_URL: http://spark01:8005
-      ANTHROPIC_AUTH_TOKEN: "{{ token }}"
       CLAUDE_CODE_ATTRIBUTION_HEADER: "0"
-  no_log: true
+    auth_token: "{{ token }}"
 """
 
 RETURN = r"""
@@ -114,6 +118,7 @@ def main() -> None:
         argument_spec={
             "path": {"type": "path", "required": True},
             "env": {"type": "dict", "default": {}, "no_log": False},
+            "auth_token": {"type": "str", "no_log": True},
             "top_level": {"type": "dict", "default": {}},
             "remove_stale_api_key": {"type": "bool", "default": False},
             "owner": {"type": "str"},
@@ -131,9 +136,12 @@ def main() -> None:
         current = parse_settings(before, path)
     except SettingsError as exc:
         module.fail_json(msg=str(exc))
+    env = dict(module.params["env"])
+    if module.params["auth_token"]:
+        env["ANTHROPIC_AUTH_TOKEN"] = module.params["auth_token"]
     merged, warnings = merge_settings(
         current,
-        module.params["env"],
+        env,
         module.params["top_level"],
         module.params["remove_stale_api_key"],
     )

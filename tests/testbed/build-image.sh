@@ -52,6 +52,9 @@ for unit in getty.target console-getty.service systemd-udevd.service systemd-ude
   ln -sf /dev/null "$rootfs/etc/systemd/system/$unit"
 done
 echo spark01 >"$rootfs/etc/hostname"
+# The login user a Spark's owner works as (DGX OS creates one at first boot): Claude Code's
+# settings are written into this user's home.
+chroot "$rootfs" useradd --create-home --shell /bin/bash --uid 1000 dev
 rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
 # Empty package lists must look old, as on a host never updated, or apt's cache_valid_time
 # would trust them.
