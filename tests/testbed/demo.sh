@@ -50,6 +50,8 @@ docker exec "$name" bash -c '
     -H "anthropic-version: 2023-06-01" \
     -d "{\"model\": \"testbed-tiny\", \"max_tokens\": 16, \"messages\": [{\"role\": \"user\", \"content\": \"Say hello.\"}]}"
   echo
+  echo "--- Claude Code settings of the login user dev (/home/dev/.claude/settings.json)"
+  cat /home/dev/.claude/settings.json
   if [ -f /etc/ansible/facts.d/sparkops.fact ]; then
     echo "--- local facts (/etc/ansible/facts.d/sparkops.fact)"; cat /etc/ansible/facts.d/sparkops.fact
   fi

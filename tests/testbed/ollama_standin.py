@@ -71,10 +71,12 @@ class Handler(BaseHTTPRequestHandler):
         elif self.path == "/api/pull":
             path = manifest_path(name)
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps({"details": {"format": "gguf"}, "model_info": {"name": name}}))
+            manifest = {"details": {"format": "gguf"}, "model_info": {"name": name}}
+            path.write_text(json.dumps(manifest))
             statuses = [{"status": "pulling manifest"}, {"status": "success"}]
             if request.get("stream", True):
-                self.reply(200, "".join(json.dumps(s) + "\n" for s in statuses), "application/x-ndjson")
+                lines = "".join(json.dumps(status) + "\n" for status in statuses)
+                self.reply(200, lines, "application/x-ndjson")
             else:
                 self.reply(200, statuses[-1])
         else:
