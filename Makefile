@@ -15,6 +15,7 @@ export SPARKOPS_CACHE ?= $(HOME)/.cache/sparkops
 DOWNLOADS   := $(SPARKOPS_CACHE)/downloads
 export SPARKOPS_CCACHE_DIR ?= $(SPARKOPS_CACHE)/ccache
 export SPARKOPS_NPM_CACHE_DIR ?= $(SPARKOPS_CACHE)/npm
+export SPARKOPS_PIP_CACHE_DIR ?= $(SPARKOPS_CACHE)/pip
 # The community `ansible` wheel carries community.docker and ansible.posix, which molecule's
 # docker driver needs; Galaxy itself is not reachable from the test machines.
 ANSIBLE_BUNDLE     := ansible==12.3.0
@@ -25,7 +26,7 @@ LLAMA_ARCHIVE      := $(CACHE)/testbed/llama.cpp-src.tar.gz
 TESTBED_VARS       := inventories/simulation/group_vars/spark/testbed_artifacts.yml
 TESTBED_MODEL_VARS := inventories/simulation/group_vars/spark/testbed_model.yml
 TESTBED_OLLAMA_VARS := inventories/simulation/group_vars/spark/testbed_ollama.yml
-SCENARIOS   ?= swap llama_cpp weights engine claude_code site firmware_rerun
+SCENARIOS   ?= swap llama_cpp weights engine claude_code bridge site firmware_rerun
 ROLES       := $(notdir $(wildcard roles/*))
 MODULES     := $(basename $(notdir $(wildcard plugins/modules/*.py)))
 
@@ -98,7 +99,7 @@ $(TESTBED_OLLAMA_VARS): tests/testbed/ollama-standin.sh tests/testbed/ollama_sta
 testbed: setup $(TESTBED_VARS) $(TESTBED_MODEL_VARS) $(TESTBED_OLLAMA_VARS)
 	tests/testbed/start-docker.sh
 	tests/testbed/build-image.sh
-	mkdir -p $(SPARKOPS_CCACHE_DIR) $(SPARKOPS_NPM_CACHE_DIR)
+	mkdir -p $(SPARKOPS_CCACHE_DIR) $(SPARKOPS_NPM_CACHE_DIR) $(SPARKOPS_PIP_CACHE_DIR)
 
 lint: setup
 	$(BIN)/yamllint --strict .
