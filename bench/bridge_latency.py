@@ -3,7 +3,7 @@
 sent straight to the engine and through the bridge, alternating, in one run.
 
     python3 bench/bridge_latency.py --engine http://127.0.0.1:8005 --engine-key-file '' \
-        --bridge http://127.0.0.1:4000 --bridge-key-file /etc/sparkops/litellm/master.key \
+        --bridge http://127.0.0.1:4000 --bridge-key-file /etc/sparkops-bridge/master.key \
         --model gpt-oss-120b --requests 20
 Prints one JSON object: both medians, the added milliseconds and the ratio.
 """

@@ -16,7 +16,7 @@ from conftest import run_playbook
 
 BRIDGE = "sparkops-bridge.service"
 ENGINE = "sparkops-llama-server.service"
-KEY_FILE = "/etc/sparkops/litellm/master.key"
+KEY_FILE = "/etc/sparkops-bridge/master.key"
 SETTINGS = "/home/dev/.claude/settings.json"
 
 
@@ -45,13 +45,14 @@ def test_the_venv_holds_the_pinned_litellm_and_no_init_pth(host):
 
 
 def test_config_maps_the_model_onto_the_engine_and_secrets_are_0600(host):
-    config = yaml.safe_load(host.file("/etc/sparkops/litellm/config.yaml").content_string)
+    config = yaml.safe_load(host.file("/etc/sparkops-bridge/config.yaml").content_string)
     (entry,) = config["model_list"]
     assert entry["model_name"] == "testbed-tiny"
     assert entry["litellm_params"]["model"] == "openai/testbed-tiny"
     assert entry["litellm_params"]["api_base"] == "http://127.0.0.1:8005/v1"
     assert config["general_settings"]["master_key"] == "os.environ/LITELLM_MASTER_KEY"
-    for path in (KEY_FILE, "/etc/sparkops/litellm/bridge.env"):
+    assert config["general_settings"]["custom_auth"] == "sparkops_auth.master_key_only"
+    for path in (KEY_FILE, "/etc/sparkops-bridge/bridge.env"):
         secret = host.file(path)
         assert secret.mode == 0o600 and secret.user == "sparkops-bridge"
     assert host.file(KEY_FILE).content_string.startswith("sk-")
@@ -125,7 +126,7 @@ def test_turning_the_bridge_off_removes_it_and_points_claude_code_back(host, sce
     for path in (
         f"/etc/systemd/system/{BRIDGE}",
         "/opt/sparkops/litellm",
-        "/etc/sparkops/litellm",
+        "/etc/sparkops-bridge",
         "/var/lib/sparkops-bridge",
     ):
         assert not host.file(path).exists, path

@@ -110,3 +110,27 @@ def test_spark01_answers_the_messages_api_on_its_engine_port(host):
     assert answer["type"] == "message" and answer["model"]
     engine = json.loads(host.file("/etc/ansible/facts.d/sparkops.fact").content_string)["engine"]
     assert engine["port"] == 8005 and engine["bind"] == "127.0.0.1"
+
+
+def test_claude_code_settings_of_the_login_user_point_at_the_engine(host):
+    settings = json.loads(host.file("/home/dev/.claude/settings.json").content_string)
+    assert settings["env"]["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:8005"
+    assert settings["env"]["ANTHROPIC_DEFAULT_SONNET_MODEL"] == "testbed-tiny"
+    assert host.file("/home/dev/.claude/settings.json").user == "dev"
+
+
+def test_bench_playbook_measures_served_against_llama_bench(host):
+    """playbooks/bench.yml on the simulated Spark (CPU, tiny model): the mechanics, not speed."""
+    run = run_playbook(
+        REPO / "playbooks" / "bench.yml",
+        {"bench_depths": [0, 512], "bench_repetitions": 2, "bench_gen_tokens": 32},
+    )
+    assert run.returncode == 0, run.describe()
+    assert "served / bench" in run.output
+    newest = host.run("ls -t /var/lib/sparkops/bench/bench-*.json | head -n 1").stdout.strip()
+    report = json.loads(host.file(newest).content_string)
+    assert [row["depth"] for row in report["rows"]] == [0, 512]
+    for row in report["rows"]:
+        assert row["llama_bench_tps"] > 0 and row["served_tps"] > 0
+        assert abs(row["served_over_bench"] - row["served_tps"] / row["llama_bench_tps"]) < 0.01
+    assert host.service("sparkops-llama-server.service").is_running
