@@ -8,6 +8,7 @@
 # Run from the repository root after `make testbed`. Writes bench/results/provisioning.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export PATH="$PWD/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$PWD/.cache/collections" ANSIBLE_INJECT_FACT_VARS=false
 export ANSIBLE_NOCOLOR=1
 results=bench/results
@@ -23,7 +24,8 @@ seconds_of() {  # seconds_of LOG command...: run, log, print wall seconds
   python3 -c "print(round($end - $start, 1))"
 }
 changed_in() {  # the changed= count of spark01's PLAY RECAP lines, summed
-  grep -E '^spark01 +: ' "$1" | sed -E 's/.*changed=([0-9]+).*/\1/' | paste -sd+ - | python3 -c 'print(eval(input()))'
+  { grep -E '^spark01 +: ' "$1" | sed -E 's/.*changed=([0-9]+).*/\1/'; echo 0; } \
+    | paste -sd+ - | python3 -c 'print(eval(input()))'
 }
 
 make demo-clean >/dev/null
