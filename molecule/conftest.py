@@ -11,6 +11,7 @@ import json
 import os
 import re
 import subprocess
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,3 +51,20 @@ def run_playbook(playbook: Path, extra_vars: dict | None = None, *args: str) -> 
 @pytest.fixture(scope="session")
 def scenario_dir() -> Path:
     return Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
+
+
+def claude_as_dev(host, prompt: str = "say hi") -> tuple[object, float]:
+    """Run the real Claude Code CLI once as the simulated Spark's login user `dev`.
+
+    Returns the command result and the time just before it, for `journal_since`.
+    """
+    since = time.time() - 1
+    result = host.run(
+        "cd /home/dev && timeout 600 runuser -u dev -- env HOME=/home/dev "
+        f"claude -p '{prompt}' --max-turns 1"
+    )
+    return result, since
+
+
+def journal_since(host, unit: str, since: float) -> str:
+    return host.run(f"journalctl -u {unit} --since @{since:.0f} -o cat --no-pager").stdout

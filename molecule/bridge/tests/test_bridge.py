@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 import yaml
-from conftest import run_playbook
+from conftest import claude_as_dev, journal_since, run_playbook
 
 BRIDGE = "sparkops-bridge.service"
 ENGINE = "sparkops-llama-server.service"
@@ -65,17 +64,11 @@ def test_claude_code_points_at_the_bridge(host):
 
 
 def test_the_real_cli_goes_through_the_bridge_to_the_engine(host):
-    since = time.time() - 1
-    result = host.run(
-        "cd /home/dev && timeout 600 runuser -u dev -- env HOME=/home/dev "
-        "claude -p 'say hi' --max-turns 1"
-    )
+    result, since = claude_as_dev(host)
     assert result.rc == 0, result.stdout + result.stderr
-    window = f"--since @{since:.0f} -o cat --no-pager"
-    bridge_log = host.run(f"journalctl -u {BRIDGE} {window}").stdout
+    bridge_log = journal_since(host, BRIDGE, since)
     assert "POST /v1/messages" in bridge_log and "200" in bridge_log
-    engine_log = host.run(f"journalctl -u {ENGINE} {window}").stdout
-    assert "prompt eval time" in engine_log
+    assert "prompt eval time" in journal_since(host, ENGINE, since)
 
 
 def test_a_wrong_key_is_rejected(host):

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 import os
-import time
 
 import pytest
-from conftest import run_playbook
+from conftest import claude_as_dev, journal_since, run_playbook
 
 SETTINGS = "/home/dev/.claude/settings.json"
 ENGINE_UNIT = "sparkops-llama-server.service"
@@ -68,15 +67,11 @@ def test_the_pinned_cli_is_installed(host):
 
 
 def test_the_real_cli_answers_through_the_engine(host):
-    since = time.time() - 1
-    result = host.run(
-        "cd /home/dev && timeout 600 runuser -u dev -- env HOME=/home/dev "
-        "claude -p 'say hi' --max-turns 1"
-    )
+    result, since = claude_as_dev(host)
     assert result.rc == 0, result.stdout + result.stderr
-    journal = host.run(f"journalctl -u {ENGINE_UNIT} --since @{since:.0f} -o cat --no-pager")
     # Only the /v1/messages handler logs this (at the debug level converge.yml sets).
-    assert "Request converted: Anthropic -> OpenAI Chat Completions" in journal.stdout
+    journal = journal_since(host, ENGINE_UNIT, since)
+    assert "Request converted: Anthropic -> OpenAI Chat Completions" in journal
 
 
 def test_foreign_keys_are_kept_exactly(host, scenario_dir):
