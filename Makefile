@@ -26,7 +26,8 @@ LLAMA_ARCHIVE      := $(CACHE)/testbed/llama.cpp-src.tar.gz
 TESTBED_VARS       := inventories/simulation/group_vars/spark/testbed_artifacts.yml
 TESTBED_MODEL_VARS := inventories/simulation/group_vars/spark/testbed_model.yml
 TESTBED_OLLAMA_VARS := inventories/simulation/group_vars/spark/testbed_ollama.yml
-SCENARIOS   ?= swap llama_cpp weights engine claude_code bridge site firmware_rerun
+SCENARIOS   ?= firmware_rerun weights site engine bridge llama_cpp claude_code swap
+MOLECULE_JOBS ?= 2
 ROLES       := $(notdir $(wildcard roles/*))
 MODULES     := $(basename $(notdir $(wildcard plugins/modules/*.py)))
 
@@ -111,11 +112,15 @@ unit: setup $(TESTBED_VARS)
 	SPARKOPS_LLAMA_CPP_SRC=$(CURDIR)/$(CACHE)/src/llama.cpp \
 	  PYTHONPATH=$(CURDIR)/$(CACHE)/collections $(BIN)/pytest -q tests/unit
 
+# Scenarios run side by side, MOLECULE_JOBS at a time, each in its own container and with its own
+# log (tests/run-scenario.sh); the list is ordered longest first so that the lanes end together.
+# Any failed scenario fails the target, after the others have finished.
 molecule: testbed
-	mkdir -p $(CACHE)/molecule-collections
-	for scenario in $(SCENARIOS); do \
-	  ANSIBLE_COLLECTIONS_PATH=$(MOLECULE_COLLECTIONS_PATH) $(BIN)/molecule test -s $$scenario; \
-	done
+	mkdir -p $(CACHE)/molecule-collections $(CACHE)/molecule-logs
+	rm -f $(CACHE)/molecule-logs/summary
+	status=0; printf '%s\n' $(SCENARIOS) | ANSIBLE_COLLECTIONS_PATH=$(MOLECULE_COLLECTIONS_PATH) \
+	  MOLECULE=$(BIN)/molecule xargs -P $(MOLECULE_JOBS) -I '{}' tests/run-scenario.sh '{}' || status=$$?; \
+	  echo "molecule scenarios:"; cat $(CACHE)/molecule-logs/summary; exit $$status
 
 test: lint build-check unit molecule
 

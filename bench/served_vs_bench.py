@@ -322,6 +322,41 @@ def log_findings(log_path: Path) -> list[str]:
     return sorted({line.strip()[:200] for line in lines if wanted.search(line)})[:12]
 
 
+TIMER = re.compile(r"(n_pre_decode|avg t_\w+)\s*=\s*(-?nan|[0-9.]+)")
+
+
+def loop_timings(log_path: Path) -> dict[str, Any]:
+    """Per-token phases of an instrumented llama-server (`served_vs_bench.sh instrument`).
+
+    Every 5 s it prints its iteration count and the running mean, in ms, of the time spent
+    before decode, in decode (followed by a synchronize, so the GPU's work is inside), after
+    decode (sampling, detokenising, sending) and in sampling alone. The first means include
+    the warm-up request and model start, so the steady state is taken from the difference
+    between the first and the last print that counted any iterations."""
+    prints: list[dict[str, float]] = []
+    for line in log_path.read_text(errors="replace").splitlines():
+        for name, value in TIMER.findall(line):
+            if name == "n_pre_decode":
+                prints.append({"n": float(value)})
+            elif prints and "nan" not in value:
+                prints[-1][name.removeprefix("avg t_")] = float(value)
+    counted = [p for p in prints if p["n"] > 0 and len(p) == 5]
+    if not counted:
+        return {}
+    phases = ("pre_decode", "decode", "post_decode", "sampl")
+    first, last = counted[0], counted[-1]
+    if len(counted) == 1 or last["n"] == first["n"]:
+        result: dict[str, Any] = {f"{k}_ms": round(last[k], 4) for k in phases}
+        result.update(iterations=int(last["n"]), includes_warm_up=True)
+        return result
+    span = last["n"] - first["n"]
+    result = {
+        f"{k}_ms": round((last[k] * last["n"] - first[k] * first["n"]) / span, 4) for k in phases
+    }
+    result.update(iterations=int(span), includes_warm_up=False)
+    return result
+
+
 def run_setting(args: argparse.Namespace, setting: Setting, bench_tps: float, out) -> None:
     log_path = Path(args.log_dir) / f"server-{args.label}-{setting.name}.log"
     server = Server(args.server, args.model, setting.flags, log_path)
@@ -356,12 +391,12 @@ def run_setting(args: argparse.Namespace, setting: Setting, bench_tps: float, ou
         except subprocess.TimeoutExpired:
             server.process.kill()
         server.log.close()
-    findings = log_findings(log_path)
-    print(
-        json.dumps({"label": args.label, "setting": setting.name, "log": findings}),
-        file=out,
-        flush=True,
-    )
+    findings = {"label": args.label, "setting": setting.name, "log": log_findings(log_path)}
+    timings = loop_timings(log_path)
+    if timings:
+        findings["loop_timings"] = timings
+        print(json.dumps({"setting": setting.name, "loop_timings": timings}), flush=True)
+    print(json.dumps(findings), file=out, flush=True)
 
 
 def parse_settings(args: argparse.Namespace) -> list[Setting]:

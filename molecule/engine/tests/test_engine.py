@@ -10,10 +10,18 @@ from __future__ import annotations
 import json
 import time
 
-from conftest import run_playbook
+from conftest import journal_since, run_playbook
 
 UNIT = "sparkops-llama-server.service"
 URL = "http://127.0.0.1:8005"
+# A schema whose every valid answer is a few tokens long, so even the random-weight model
+# finishes it: the grammar, not the model, decides what comes out.
+ONE_BOOLEAN = {
+    "type": "object",
+    "properties": {"ok": {"type": "boolean"}},
+    "required": ["ok"],
+    "additionalProperties": False,
+}
 
 
 def curl_json(host, path, body=None, headers=()):
@@ -129,3 +137,34 @@ def test_a_wider_bind_with_a_generated_key_requires_the_key(host, scenario_dir):
     back = run_playbook(scenario_dir / "converge.yml")
     assert back.returncode == 0, back.describe()
     assert not host.file("/etc/sparkops/llama-server.key").exists
+
+
+def test_backend_sampling_passes_the_smoke_test_and_grammars_still_hold(host, scenario_dir):
+    """The opt-in `engine_llamacpp_backend_sampling` (-bs, experimental upstream) must keep what
+    Claude Code relies on: the role's own smoke test (chat, messages, an Anthropic tool-use
+    request) passes under it, and a request with a grammar, which gpt-oss's template attaches
+    whenever tools are sent, still gives schema-valid JSON because llama-server turns backend
+    sampling off for that request and says so."""
+    run = run_playbook(scenario_dir / "converge.yml", {"engine_llamacpp_backend_sampling": True})
+    assert run.returncode == 0, run.describe()
+    assert "/v1/chat/completions and /v1/messages answer" in " ".join(run.output.split())
+    exec_start = host.run(f"systemctl show -p ExecStart --value {UNIT}").stdout
+    assert "--backend-sampling" in exec_start
+    assert wait_healthy(host)
+
+    since = time.time() - 1
+    plain = curl_json(host, "/completion", {"prompt": "Hello", "n_predict": 8})
+    assert plain["tokens_predicted"] > 0
+    constrained = curl_json(
+        host,
+        "/completion",
+        {"prompt": "Answer in JSON: ", "n_predict": 64, "json_schema": ONE_BOOLEAN},
+    )
+    assert isinstance(json.loads(constrained["content"])["ok"], bool), constrained["content"]
+    journal = journal_since(host, UNIT, since)
+    assert "backend sampling is not compatible with grammar" in journal, journal[-2000:]
+
+    back = run_playbook(scenario_dir / "converge.yml")
+    assert back.returncode == 0, back.describe()
+    exec_start = host.run(f"systemctl show -p ExecStart --value {UNIT}").stdout
+    assert "--backend-sampling" not in exec_start

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# One molecule scenario for `make molecule`, which runs several side by side.
+#
+#   tests/run-scenario.sh SCENARIO
+#
+# Each scenario gets its own HOME, because molecule installs the collection under test into
+# ~/.ansible/collections before every run: two scenarios sharing one would replace each other's
+# copy mid-run. The output goes to a log that is printed whole, under a lock, when the scenario
+# ends, so that the logs of parallel scenarios never interleave; one line per scenario is added
+# to the summary that make prints at the end.
+set -uo pipefail
+
+scenario=$1
+logs=${MOLECULE_LOG_DIR:-.cache/molecule-logs}
+mkdir -p "$logs" "$logs/home/$scenario"
+log=$logs/$scenario.log
+started=$(date +%s)
+
+HOME=$(realpath "$logs/home/$scenario") "${MOLECULE:-.venv/bin/molecule}" test -s "$scenario" >"$log" 2>&1
+status=$?
+
+elapsed=$(($(date +%s) - started))
+if [ "$status" -eq 0 ]; then
+  verdict="passed in ${elapsed} s"
+else
+  verdict="FAILED (exit $status) after ${elapsed} s"
+fi
+{
+  flock 9
+  echo "===== molecule scenario $scenario: $verdict ====="
+  cat "$log"
+  echo "===== end of $scenario: $verdict ====="
+  echo "$scenario: $verdict" >>"$logs/summary"
+} 9>>"$logs/.lock"
+# xargs stops handing out scenarios only on 255; any other failure is reported at the end.
+[ "$status" -eq 0 ] || exit 1
