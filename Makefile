@@ -26,7 +26,7 @@ LLAMA_ARCHIVE      := $(CACHE)/testbed/llama.cpp-src.tar.gz
 TESTBED_VARS       := inventories/simulation/group_vars/spark/testbed_artifacts.yml
 TESTBED_MODEL_VARS := inventories/simulation/group_vars/spark/testbed_model.yml
 TESTBED_OLLAMA_VARS := inventories/simulation/group_vars/spark/testbed_ollama.yml
-SCENARIOS   ?= firmware_rerun weights site engine bridge llama_cpp claude_code swap
+SCENARIOS   ?= firmware_rerun bridge engine site claude_code weights llama_cpp swap
 MOLECULE_JOBS ?= 2
 ROLES       := $(notdir $(wildcard roles/*))
 MODULES     := $(basename $(notdir $(wildcard plugins/modules/*.py)))
@@ -119,7 +119,7 @@ molecule: testbed
 	mkdir -p $(CACHE)/molecule-collections $(CACHE)/molecule-logs
 	rm -f $(CACHE)/molecule-logs/summary
 	status=0; printf '%s\n' $(SCENARIOS) | ANSIBLE_COLLECTIONS_PATH=$(MOLECULE_COLLECTIONS_PATH) \
-	  MOLECULE=$(BIN)/molecule xargs -P $(MOLECULE_JOBS) -I '{}' tests/run-scenario.sh '{}' || status=$$?; \
+	  MOLECULE=$(BIN)/molecule MOLECULE_LOG_DIR=$(CACHE)/molecule-logs xargs -P $(MOLECULE_JOBS) -I '{}' tests/run-scenario.sh '{}' || status=$$?; \
 	  echo "molecule scenarios:"; cat $(CACHE)/molecule-logs/summary; exit $$status
 
 test: lint build-check unit molecule

@@ -28,6 +28,7 @@ import argparse
 import hashlib
 import http.client
 import json
+import os
 import re
 import shlex
 import socket
@@ -332,7 +333,11 @@ def loop_timings(log_path: Path) -> dict[str, Any]:
     before decode, in decode (followed by a synchronize, so the GPU's work is inside), after
     decode (sampling, detokenising, sending) and in sampling alone. The first means include
     the warm-up request and model start, so the steady state is taken from the difference
-    between the first and the last print that counted any iterations."""
+    between the first and the last print that counted any iterations. Only the count of
+    iterations is printed, so it stands for the decode and sampling counts too: in steady
+    decoding every iteration decodes and samples once, but each request's prompt decode is in
+    the mean (about 0.05 ms per token for 256-token requests), and so is anything a setting does
+    once per request inside decode (backend sampling re-reserves the scheduler there)."""
     prints: list[dict[str, float]] = []
     for line in log_path.read_text(errors="replace").splitlines():
         for name, value in TIMER.findall(line):
@@ -367,6 +372,9 @@ def run_setting(args: argparse.Namespace, setting: Setting, bench_tps: float, ou
         for kind in setting.kinds:
             row = {"label": args.label, "setting": setting.name, "kind": kind}
             row["server_command"] = shlex.join(server.command)
+            # patch-yield's switch, read by the server from its environment
+            if os.environ.get("SPARKOPS_NO_YIELD"):
+                row["server_env"] = {"SPARKOPS_NO_YIELD": os.environ["SPARKOPS_NO_YIELD"]}
             row.update(measure_kind(server, kind, args.tokens, args.repeats))
             for key in ("served_tps", "client_tps"):
                 if row.get(key):

@@ -55,8 +55,8 @@ make_models() {
     oss20b) args=(--vocab-gguf "$(vocab_file ggml-vocab-qwen2.gguf)" "${moe[@]}") ;;
     *) echo "unknown model $name" >&2 && return 1 ;;
     esac
-    "${make[@]}" "${args[@]}" --out "$WORK/models/$name.gguf.part" &&
-      mv "$WORK/models/$name.gguf.part" "$WORK/models/$name.gguf"
+    "${make[@]}" "${args[@]}" --out "$WORK/models/$name.gguf.part" || return 1
+    mv "$WORK/models/$name.gguf.part" "$WORK/models/$name.gguf"
   done
 }
 
@@ -89,13 +89,17 @@ build)
   ls -la "$WORK/models"
   ;;
 instrument | plain)
-  # instrument: the timers on; plain: back to the unmodified source (both rebuild llama-server).
+  # instrument: the timers on; plain: back to the unmodified source, timers and patch-yield off
+  # (both rebuild llama-server).
   timers=$WORK/src/tools/server/server-context.cpp
   if [ "$1" = instrument ]; then
     sed -i 's|^// #define DEBUG_TIMINGS$|#define DEBUG_TIMINGS|' "$timers"
     grep -q '^#define DEBUG_TIMINGS$' "$timers" || { echo "no DEBUG_TIMINGS switch in $timers" >&2; exit 1; }
   else
     sed -i 's|^#define DEBUG_TIMINGS$|// #define DEBUG_TIMINGS|' "$timers"
+    # and without the patch-yield diagnostic
+    queue=$WORK/src/tools/server/server-queue.cpp
+    sed -i '/sparkops_no_yield/d' "$queue"
   fi
   start=$(date +%s)
   cmake --build "$WORK/build" --target llama-server -j "$JOBS" >"$WORK/instrument.log" 2>&1 ||
@@ -110,7 +114,7 @@ patch-yield)
   queue=$WORK/src/tools/server/server-queue.cpp
   if ! grep -q SPARKOPS_NO_YIELD "$queue"; then
     sed -i 's|^void server_queue::yield_to_queue(std::function<void()> && work) {$|&\n    static const bool sparkops_no_yield = std::getenv("SPARKOPS_NO_YIELD") != nullptr;\n    if (sparkops_no_yield) { work(); return; }|' "$queue"
-    sed -i '0,/^#include <algorithm>$/s||#include <algorithm>\n#include <cstdlib>|' "$queue"
+    sed -i '0,/^#include <algorithm>$/s||#include <algorithm>\n#include <cstdlib> // sparkops_no_yield|' "$queue"
   fi
   grep -q 'if (sparkops_no_yield)' "$queue" || { echo "yield_to_queue not found in $queue" >&2; exit 1; }
   start=$(date +%s)

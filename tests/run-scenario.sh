@@ -16,6 +16,8 @@ mkdir -p "$logs" "$logs/home/$scenario"
 log=$logs/$scenario.log
 started=$(date +%s)
 
+# ANSIBLE_HOME would take the place of ~/.ansible and be shared again.
+unset ANSIBLE_HOME
 HOME=$(realpath "$logs/home/$scenario") "${MOLECULE:-.venv/bin/molecule}" test -s "$scenario" >"$log" 2>&1
 status=$?
 
