@@ -103,12 +103,11 @@ class RandomTensors:
         return self.cache[key]
 
 
-def write_llama(writer: GGUFWriter, args: argparse.Namespace, vocab: int, rand: RandomTensors):
+def write_llama(writer: GGUFWriter, args: argparse.Namespace, rand: RandomTensors) -> None:
     head_dim = args.head_dim or args.embd // args.heads
     kv_dim = head_dim * args.kv_heads
     writer.add_rope_dimension_count(head_dim)
     writer.add_file_type(1)  # mostly F16
-    writer.add_tensor("token_embd.weight", rand.matrix(vocab, args.embd))
     for layer in range(args.layers):
         prefix = f"blk.{layer}"
         writer.add_tensor(f"{prefix}.attn_norm.weight", rand.vector(args.embd, 1.0))
@@ -120,11 +119,9 @@ def write_llama(writer: GGUFWriter, args: argparse.Namespace, vocab: int, rand: 
         writer.add_tensor(f"{prefix}.ffn_gate.weight", rand.matrix(args.ff, args.embd))
         writer.add_tensor(f"{prefix}.ffn_up.weight", rand.matrix(args.ff, args.embd))
         writer.add_tensor(f"{prefix}.ffn_down.weight", rand.matrix(args.embd, args.ff))
-    writer.add_tensor("output_norm.weight", rand.vector(args.embd, 1.0))
-    writer.add_tensor("output.weight", rand.matrix(vocab, args.embd))
 
 
-def write_gpt_oss(writer: GGUFWriter, args: argparse.Namespace, vocab: int, rand: RandomTensors):
+def write_gpt_oss(writer: GGUFWriter, args: argparse.Namespace, rand: RandomTensors) -> None:
     """The tensors and keys llama.cpp's gpt-oss loader asks for: attention with biases and
     sinks, every other layer sliding-window, and MXFP4 experts with F32 biases (as the
     converter writes gpt-oss's own MXFP4 weights)."""
@@ -140,7 +137,6 @@ def write_gpt_oss(writer: GGUFWriter, args: argparse.Namespace, vocab: int, rand
     writer.add_sliding_window(args.sliding_window)
     writer.add_rope_freq_base(150000.0)
     writer.add_file_type(38)  # MOSTLY_MXFP4_MOE
-    writer.add_tensor("token_embd.weight", rand.matrix(vocab, args.embd))
     for layer in range(args.layers):
         prefix = f"blk.{layer}"
         writer.add_tensor(f"{prefix}.attn_norm.weight", rand.vector(args.embd, 1.0))
@@ -165,8 +161,6 @@ def write_gpt_oss(writer: GGUFWriter, args: argparse.Namespace, vocab: int, rand
             )
             bias = rand.vector(args.experts * rows).reshape(args.experts, rows)
             writer.add_tensor(f"{prefix}.{name}.bias", bias)
-    writer.add_tensor("output_norm.weight", rand.vector(args.embd, 1.0))
-    writer.add_tensor("output.weight", rand.matrix(vocab, args.embd))
 
 
 def main() -> int:
@@ -201,10 +195,12 @@ def main() -> int:
     writer.add_layer_norm_rms_eps(1e-5)
 
     rand = RandomTensors(args.seed)
-    if args.arch == "gpt-oss":
-        write_gpt_oss(writer, args, vocab, rand)
-    else:
-        write_llama(writer, args, vocab, rand)
+    # Both architectures: the embedding first, the blocks (per architecture), the output last.
+    writer.add_tensor("token_embd.weight", rand.matrix(vocab, args.embd))
+    write_blocks = write_gpt_oss if args.arch == "gpt-oss" else write_llama
+    write_blocks(writer, args, rand)
+    writer.add_tensor("output_norm.weight", rand.vector(args.embd, 1.0))
+    writer.add_tensor("output.weight", rand.matrix(vocab, args.embd))
 
     writer.write_header_to_file()
     writer.write_kv_data_to_file()

@@ -23,6 +23,9 @@ JOBS=${JOBS:-$(nproc)}
 SRC_TAR=${SRC_TAR:-.gpu/llama.cpp-src.tar.gz}
 MODELS=${MODELS:-spm32k qwen152k oss20b}
 BIN=$WORK/build/bin
+# The two server sources the diagnostics below edit (in the unpacked copy under $WORK only).
+SERVER_CONTEXT=$WORK/src/tools/server/server-context.cpp
+SERVER_QUEUE=$WORK/src/tools/server/server-queue.cpp
 
 vocab_file() {
   local source=.gpu/$1
@@ -74,6 +77,15 @@ build() {
   fi
 }
 
+# Rebuild llama-server alone after a source edit; prints NAME_s, the seconds it took.
+rebuild_server() {
+  local start
+  start=$(date +%s)
+  cmake --build "$WORK/build" --target llama-server -j "$JOBS" >"$WORK/$1.log" 2>&1 ||
+    { tail -40 "$WORK/$1.log"; exit 1; }
+  echo "$1_s $(($(date +%s) - start))"
+}
+
 case "${1:-}" in
 build)
   mkdir -p "$WORK"
@@ -89,38 +101,29 @@ build)
   ls -la "$WORK/models"
   ;;
 instrument | plain)
-  # instrument: the timers on; plain: back to the unmodified source, timers and patch-yield off
-  # (both rebuild llama-server).
-  timers=$WORK/src/tools/server/server-context.cpp
+  # instrument: the timers on; plain: back to the unmodified source, timers and patch-yield off.
   if [ "$1" = instrument ]; then
-    sed -i 's|^// #define DEBUG_TIMINGS$|#define DEBUG_TIMINGS|' "$timers"
-    grep -q '^#define DEBUG_TIMINGS$' "$timers" || { echo "no DEBUG_TIMINGS switch in $timers" >&2; exit 1; }
+    sed -i 's|^// #define DEBUG_TIMINGS$|#define DEBUG_TIMINGS|' "$SERVER_CONTEXT"
+    grep -q '^#define DEBUG_TIMINGS$' "$SERVER_CONTEXT" ||
+      { echo "no DEBUG_TIMINGS switch in $SERVER_CONTEXT" >&2; exit 1; }
   else
-    sed -i 's|^#define DEBUG_TIMINGS$|// #define DEBUG_TIMINGS|' "$timers"
-    # and without the patch-yield diagnostic
-    queue=$WORK/src/tools/server/server-queue.cpp
-    sed -i '/sparkops_no_yield/d' "$queue"
+    sed -i 's|^#define DEBUG_TIMINGS$|// #define DEBUG_TIMINGS|' "$SERVER_CONTEXT"
+    sed -i '/sparkops_no_yield/d' "$SERVER_QUEUE"
   fi
-  start=$(date +%s)
-  cmake --build "$WORK/build" --target llama-server -j "$JOBS" >"$WORK/instrument.log" 2>&1 ||
-    { tail -40 "$WORK/instrument.log"; exit 1; }
-  echo "$1_s $(($(date +%s) - start))"
+  rebuild_server "$1"
   ;;
 patch-yield)
   # Diagnostic, never shipped: llama-server hands the wait of every decode to a worker thread
   # (server_queue::yield_to_queue, so that other tasks are served meanwhile). With this patch,
   # SPARKOPS_NO_YIELD=1 in the server's environment runs the decode without that hand-off;
   # without the variable the binary behaves as upstream's.
-  queue=$WORK/src/tools/server/server-queue.cpp
-  if ! grep -q SPARKOPS_NO_YIELD "$queue"; then
-    sed -i 's|^void server_queue::yield_to_queue(std::function<void()> && work) {$|&\n    static const bool sparkops_no_yield = std::getenv("SPARKOPS_NO_YIELD") != nullptr;\n    if (sparkops_no_yield) { work(); return; }|' "$queue"
-    sed -i '0,/^#include <algorithm>$/s||#include <algorithm>\n#include <cstdlib> // sparkops_no_yield|' "$queue"
+  if ! grep -q SPARKOPS_NO_YIELD "$SERVER_QUEUE"; then
+    sed -i 's|^void server_queue::yield_to_queue(std::function<void()> && work) {$|&\n    static const bool sparkops_no_yield = std::getenv("SPARKOPS_NO_YIELD") != nullptr;\n    if (sparkops_no_yield) { work(); return; }|' "$SERVER_QUEUE"
+    sed -i '0,/^#include <algorithm>$/s||#include <algorithm>\n#include <cstdlib> // sparkops_no_yield|' "$SERVER_QUEUE"
   fi
-  grep -q 'if (sparkops_no_yield)' "$queue" || { echo "yield_to_queue not found in $queue" >&2; exit 1; }
-  start=$(date +%s)
-  cmake --build "$WORK/build" --target llama-server -j "$JOBS" >"$WORK/patch.log" 2>&1 ||
-    { tail -40 "$WORK/patch.log"; exit 1; }
-  echo "patch_s $(($(date +%s) - start))"
+  grep -q 'if (sparkops_no_yield)' "$SERVER_QUEUE" ||
+    { echo "yield_to_queue not found in $SERVER_QUEUE" >&2; exit 1; }
+  rebuild_server patch
   ;;
 measure)
   label=$2 model=$3 results=$4
