@@ -86,7 +86,8 @@ $(TESTBED_VARS): $(LLAMA_SDIST) tests/testbed/llama-cpp-archive.sh
 TINY_MODEL := $(CACHE)/testbed/testbed-tiny.gguf
 $(TINY_MODEL): $(TESTBED_VARS) bench/make_proxy_model.py
 	$(BIN)/python bench/make_proxy_model.py --vocab-gguf $(CACHE)/src/llama.cpp/models/ggml-vocab-llama-spm.gguf \
-	  --layers 4 --embd 256 --ff 688 --heads 4 --kv-heads 2 --context 8192 --out $@.partial >/dev/null
+	  --layers 4 --embd 256 --ff 688 --heads 4 --kv-heads 2 --context 8192 --distinct-output \
+	  --out $@.partial >/dev/null
 	mv $@.partial $@
 
 $(TESTBED_MODEL_VARS): $(TINY_MODEL)

@@ -180,6 +180,12 @@ def main() -> int:
     parser.add_argument("--vocab-size", type=int, default=0, help="pad the vocabulary to this")
     parser.add_argument("--context", type=int, default=8192)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--distinct-output",
+        action="store_true",
+        help="draw every output row afresh (default: rows repeat the shared pool, so many "
+        "tokens share a logit, and the order of those ties is up to the sampler's sort)",
+    )
     args = parser.parse_args()
 
     reader = GGUFReader(args.vocab_gguf)
@@ -200,7 +206,11 @@ def main() -> int:
     write_blocks = write_gpt_oss if args.arch == "gpt-oss" else write_llama
     write_blocks(writer, args, rand)
     writer.add_tensor("output_norm.weight", rand.vector(args.embd, 1.0))
-    writer.add_tensor("output.weight", rand.matrix(vocab, args.embd))
+    if args.distinct_output:
+        fresh = np.random.default_rng(args.seed + 1).standard_normal((vocab, args.embd))
+        writer.add_tensor("output.weight", (fresh * 0.02).astype(np.float16))
+    else:
+        writer.add_tensor("output.weight", rand.matrix(vocab, args.embd))
 
     writer.write_header_to_file()
     writer.write_kv_data_to_file()

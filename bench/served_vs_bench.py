@@ -19,7 +19,9 @@ calls rely on) still yields valid JSON under the setting.
 
 Without --config the built-in plan below runs. Every flag of every setting is looked up in
 this build's `llama-server --help` first; a setting with an unknown flag is reported and
-skipped rather than failing the whole run.
+skipped rather than failing the whole run. Words of the form NAME=VALUE before a setting's
+flags go into that server's environment (the diagnostic patches' switches:
+`--config 'fast=SPARKOPS_FAST_TOPK=1 -c 131072 -np 1'`).
 """
 
 from __future__ import annotations
@@ -93,6 +95,8 @@ SAMPLING = {
     "default": {},  # the server's default chain (top_k 40, top_p 0.95, min_p 0.05, temp 0.8)
     "topk1": {"top_k": 1},  # greedy: the chain still runs, but on one candidate after top-k
     "oss": {"temperature": 1.0, "top_p": 1.0, "top_k": 0},  # gpt-oss's recommended sampling
+    # The default chain with a fixed seed: equal text across settings = the same tokens drawn.
+    "seeded": {"seed": 1234},
 }
 
 
@@ -101,6 +105,7 @@ class Setting:
     name: str
     flags: list[str]
     kinds: list[str]
+    env: dict[str, str] = field(default_factory=dict)
     rows: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -138,6 +143,7 @@ def server_flags_known(server: str) -> str:
 
 
 FLAG = re.compile(r"(?<![\w-])(--?[A-Za-z][\w-]*)")
+ENV_WORD = re.compile(r"[A-Z][A-Z0-9_]*=.*")
 
 
 def unknown_flags(flags: list[str], help_text: str) -> list[str]:
@@ -149,13 +155,20 @@ def unknown_flags(flags: list[str], help_text: str) -> list[str]:
 class Server:
     """llama-server in the background, its log in a file, stopped on exit."""
 
-    def __init__(self, binary: str, model: str, flags: list[str], log_path: Path) -> None:
+    def __init__(
+        self, binary: str, model: str, flags: list[str], log_path: Path, env: dict[str, str]
+    ) -> None:
         self.port = free_port()
         self.command = [binary, "-m", model, "--host", "127.0.0.1", "--port", str(self.port)]
         self.command += [*SERVER_COMMON, *flags]
         self.log_path = log_path
         self.log = log_path.open("w")
-        self.process = subprocess.Popen(self.command, stdout=self.log, stderr=subprocess.STDOUT)
+        self.process = subprocess.Popen(
+            self.command,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **env},
+        )
 
     def wait_ready(self, timeout_s: float) -> None:
         deadline = time.monotonic() + timeout_s
@@ -275,13 +288,17 @@ def measure_kind(server: Server, kind: str, tokens: int, repeats: int) -> dict[s
     shas: set[str] = set()
     errors: list[str] = []
     for _ in range(repeats):
-        if kind in ("stream", "chat_stream_tools"):
+        if kind in ("stream", "chat_stream_tools", "chat_tools_seeded"):
             if kind == "stream":
                 result = server.stream(
                     "/completion", {**completion_body("default", tokens), "stream": True}
                 )
             else:
-                result = server.stream("/v1/chat/completions", chat_body(tokens, stream=True))
+                body = chat_body(tokens, stream=True)
+                if kind == "chat_tools_seeded":
+                    body["seed"] = SAMPLING["seeded"]["seed"]
+                result = server.stream("/v1/chat/completions", body)
+                shas.add(result.get("text_sha", ""))
             if result.get("status") != 200:
                 errors.append(str(result)[:300])
                 continue
@@ -309,8 +326,8 @@ def measure_kind(server: Server, kind: str, tokens: int, repeats: int) -> dict[s
     if client_rates:
         row["client_tps"] = statistics.median(client_rates)
         row["client_tps_all"] = [round(r, 2) for r in client_rates]
-    if kind == "topk1":
-        row["greedy_text_sha"] = sorted(shas)  # equal across settings = same tokens chosen
+    if kind in ("topk1", "seeded", "chat_tools_seeded"):
+        row["text_sha"] = sorted(shas)  # equal across settings = same tokens chosen
     if errors:
         row["errors"] = errors
     return row
@@ -364,7 +381,7 @@ def loop_timings(log_path: Path) -> dict[str, Any]:
 
 def run_setting(args: argparse.Namespace, setting: Setting, bench_tps: float, out) -> None:
     log_path = Path(args.log_dir) / f"server-{args.label}-{setting.name}.log"
-    server = Server(args.server, args.model, setting.flags, log_path)
+    server = Server(args.server, args.model, setting.flags, log_path, setting.env)
     try:
         server.wait_ready(args.load_timeout)
         # One unmeasured request: first-use allocations and CUDA graph capture happen here.
@@ -372,9 +389,11 @@ def run_setting(args: argparse.Namespace, setting: Setting, bench_tps: float, ou
         for kind in setting.kinds:
             row = {"label": args.label, "setting": setting.name, "kind": kind}
             row["server_command"] = shlex.join(server.command)
-            # patch-yield's switch, read by the server from its environment
-            if os.environ.get("SPARKOPS_NO_YIELD"):
-                row["server_env"] = {"SPARKOPS_NO_YIELD": os.environ["SPARKOPS_NO_YIELD"]}
+            # The diagnostic patches' switches, read by the server from its environment.
+            server_env = {k: v for k, v in os.environ.items() if k.startswith("SPARKOPS_")}
+            server_env.update(setting.env)
+            if server_env:
+                row["server_env"] = server_env
             row.update(measure_kind(server, kind, args.tokens, args.repeats))
             for key in ("served_tps", "client_tps"):
                 if row.get(key):
@@ -413,7 +432,12 @@ def parse_settings(args: argparse.Namespace) -> list[Setting]:
     settings = []
     for spec in args.config:
         name, _, flags = spec.partition("=")
-        settings.append(Setting(name, shlex.split(flags), args.kinds.split(",")))
+        words = shlex.split(flags)
+        env: dict[str, str] = {}
+        while words and ENV_WORD.fullmatch(words[0]):
+            key, _, value = words.pop(0).partition("=")
+            env[key] = value
+        settings.append(Setting(name, words, args.kinds.split(","), env))
     return settings
 
 

@@ -5,6 +5,7 @@
 #   bench/served_vs_bench.sh measure LABEL MODEL RESULTS_DIR [served_vs_bench.py args...]
 #   bench/served_vs_bench.sh instrument | plain   # rebuild llama-server with(out) its DEBUG_TIMINGS
 #   bench/served_vs_bench.sh patch-yield          # diagnostic: SPARKOPS_NO_YIELD=1 skips a hand-off
+#   bench/served_vs_bench.sh patch-sampler        # the role's sampler patch (SPARKOPS_FAST_TOPK=0: off)
 #
 # build needs .gpu/llama.cpp-src.tar.gz (the role's default commit) and .gpu/ggml-vocab-*.gguf
 # or bench/results/inputs/ggml-vocab-*.gguf; the models are written with that source's own
@@ -23,9 +24,11 @@ JOBS=${JOBS:-$(nproc)}
 SRC_TAR=${SRC_TAR:-.gpu/llama.cpp-src.tar.gz}
 MODELS=${MODELS:-spm32k qwen152k oss20b}
 BIN=$WORK/build/bin
-# The two server sources the diagnostics below edit (in the unpacked copy under $WORK only).
+# The sources the diagnostics below edit (in the unpacked copy under $WORK only).
 SERVER_CONTEXT=$WORK/src/tools/server/server-context.cpp
 SERVER_QUEUE=$WORK/src/tools/server/server-queue.cpp
+COMMON_SAMPLING=$WORK/src/common/sampling.cpp
+EDITED_SOURCES=(tools/server/server-context.cpp tools/server/server-queue.cpp common/sampling.cpp)
 
 vocab_file() {
   local source=.gpu/$1
@@ -107,8 +110,10 @@ instrument | plain)
     grep -q '^#define DEBUG_TIMINGS$' "$SERVER_CONTEXT" ||
       { echo "no DEBUG_TIMINGS switch in $SERVER_CONTEXT" >&2; exit 1; }
   else
-    sed -i 's|^#define DEBUG_TIMINGS$|// #define DEBUG_TIMINGS|' "$SERVER_CONTEXT"
-    sed -i '/sparkops_no_yield/d' "$SERVER_QUEUE"
+    # Every edited source back as the tarball has it: no timers, no diagnostic patch.
+    tar -xzmf "$SRC_TAR" -C "$WORK/src" --strip-components=1 --wildcards \
+      "${EDITED_SOURCES[@]/#/*/}"
+    rm -f "$WORK/src/common/sparkops_fast_top_k.inc"
   fi
   rebuild_server "$1"
   ;;
@@ -125,6 +130,15 @@ patch-yield)
     { echo "yield_to_queue not found in $SERVER_QUEUE" >&2; exit 1; }
   rebuild_server patch
   ;;
+patch-sampler)
+  # The llama_cpp role's patch sampling-fast-top-k (roles/llama_cpp/files/patches/, read its
+  # header): the sampler's candidates come from the top-k logits plus the biased tokens instead
+  # of the whole vocabulary. On by default in the patched binary; SPARKOPS_FAST_TOPK=0 in the
+  # server's environment runs upstream's path, so one binary measures both.
+  python3 roles/llama_cpp/files/apply_patches.py "$WORK/src" roles/llama_cpp/files/patches \
+    sampling-fast-top-k
+  rebuild_server patch-sampler
+  ;;
 measure)
   label=$2 model=$3 results=$4
   shift 4
@@ -136,7 +150,7 @@ measure)
     --out "$results/served_vs_bench.jsonl" --log-dir "$results/logs" "$@"
   ;;
 *)
-  echo "usage: $0 build | instrument | plain | patch-yield | measure LABEL MODEL RESULTS_DIR [args...]" >&2
+  echo "usage: $0 build | instrument | plain | patch-yield | patch-sampler | measure LABEL MODEL RESULTS_DIR [args...]" >&2
   exit 2
   ;;
 esac
