@@ -16,11 +16,18 @@ apply_patches = importlib.util.module_from_spec(SPEC)
 SPEC.loader.exec_module(apply_patches)
 
 # The lines of common/sampling.cpp (llama.cpp 0c1e570) that the patch anchors on.
-SAMPLING = """struct llama_sampler * common_sampler_get(const struct common_sampler * gsmpl) {
+ENTRY = (
+    "llama_token common_sampler_sample(struct common_sampler * gsmpl, "
+    "struct llama_context * ctx, int idx, bool grammar_first) {"
+)
+SAMPLING = (
+    """struct llama_sampler * common_sampler_get(const struct common_sampler * gsmpl) {
     return gsmpl->chain;
 }
 
-llama_token common_sampler_sample(struct common_sampler * gsmpl, struct llama_context * ctx, int idx, bool grammar_first) {
+"""
+    + ENTRY
+    + """
     llama_synchronize(ctx);
 
     gsmpl->set_logits(ctx, idx);
@@ -30,6 +37,7 @@ llama_token common_sampler_sample(struct common_sampler * gsmpl, struct llama_co
     gsmpl->set_logits(ctx, idx);
 }
 """
+)
 
 
 def tree(tmp_path: Path, sampling: str = SAMPLING) -> Path:
@@ -46,7 +54,9 @@ def test_fast_top_k_routes_the_first_fill_only_and_copies_its_code(tmp_path, cap
     source = tree(tmp_path)
     assert run(source, "sampling-fast-top-k") == 0
     text = (source / "common" / "sampling.cpp").read_text()
-    assert text.index('#include "sparkops_fast_top_k.inc"') < text.index("llama_token common_sampler_sample(")
+    assert text.index('#include "sparkops_fast_top_k.inc"') < text.index(
+        "llama_token common_sampler_sample("
+    )
     assert text.count("if (!sparkops_fast_top_k(gsmpl, ctx, idx, grammar_first)) {") == 1
     # The resampling path after a grammar rejection keeps upstream's full fill.
     assert text.rstrip().endswith("    gsmpl->set_logits(ctx, idx);\n}")
@@ -67,8 +77,14 @@ def test_a_second_run_changes_nothing(tmp_path, capsys):
 @pytest.mark.parametrize(
     "sampling, missing",
     [
-        (SAMPLING.replace("    // Check if a backend sampler", "    // backend"), "gsmpl->set_logits"),
-        (SAMPLING.replace("llama_token common_sampler_sample(", "llama_token sample("), "common_sampler_sample"),
+        (
+            SAMPLING.replace("    // Check if a backend sampler", "    // backend"),
+            "gsmpl->set_logits",
+        ),
+        (
+            SAMPLING.replace("llama_token common_sampler_sample(", "llama_token sample("),
+            "common_sampler_sample",
+        ),
         (SAMPLING + SAMPLING, "common_sampler_sample"),
     ],
 )

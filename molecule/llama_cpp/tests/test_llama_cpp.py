@@ -61,6 +61,60 @@ def test_the_idempotent_rerun_compiled_nothing(host):
     assert log.count("llama.cpp build ") == 1, "the build script ran more than once"
 
 
+WORK = "/var/cache/sparkops/llama.cpp"
+PATCHED_CALL = "sparkops_fast_top_k(gsmpl, ctx, idx, grammar_first)"
+
+
+def test_the_build_carries_the_sampler_patch_and_the_source_stays_upstream(host):
+    facts = llama_facts(host)
+    info = json.loads(host.file(f"{PREFIX}/{facts['stamp']}/build-info.json").content_string)
+    assert info["patches"] == facts["patches"] == ["sampling-fast-top-k"]
+    patched = host.file(f"{WORK}/src/patched/common/sampling.cpp").content_string
+    assert patched.count(PATCHED_CALL) == 1
+    # The unpacked archive stays as upstream has it: a re-run compares against it.
+    upstream = host.run(f"cat {WORK}/src/archive-*/common/sampling.cpp")
+    assert upstream.rc == 0 and "set_logits" in upstream.stdout
+    assert "sparkops" not in upstream.stdout
+    # Compiled in: the patch's log line is in the installed common library.
+    found = host.run(
+        f"grep -l 'sparkops sampling-fast-top-k patch' {PREFIX}/current/lib/libllama-common.so*"
+    )
+    assert found.rc == 0, found.stderr
+
+
+def test_patches_on_another_commit_are_refused_before_anything_changes(host, scenario_dir):
+    before = host.run(f"ls -l --full-time {PREFIX}").stdout
+    other = {"llama_cpp_archive_commit": "1" * 40}
+    run = run_playbook(scenario_dir / "converge.yml", other)
+    assert run.returncode != 0
+    said = " ".join(run.output.split())
+    assert "were written for llama.cpp 0c1e57098bba43ac29e6e3b677cdceebdd22334f" in said, (
+        run.describe()
+    )
+    assert "Set llama_cpp_patches: [] to build that source" in said
+    assert host.run(f"ls -l --full-time {PREFIX}").stdout == before
+
+
+def test_no_patches_builds_upstream_under_its_own_stamp(host, scenario_dir):
+    patched_stamp = llama_facts(host)["stamp"]
+    run = run_playbook(scenario_dir / "converge.yml", {"llama_cpp_patches": []})
+    assert run.returncode == 0, run.describe()
+    facts = llama_facts(host)
+    assert facts["stamp"] != patched_stamp and facts["patches"] == []
+    log = host.file(f"/var/log/sparkops/llama-cpp-build-{facts['stamp']}.log").content_string
+    assert "patch sampling-fast-top-k" not in log
+    found = host.run(
+        f"grep -l 'sparkops sampling-fast-top-k patch' {PREFIX}/current/lib/libllama-common.so*"
+    )
+    assert found.rc != 0, "the unpatched build carries the patch's code"
+    # Back to the default: the patched build is still there, so nothing is compiled.
+    back = run_playbook(scenario_dir / "converge.yml")
+    assert back.returncode == 0, back.describe()
+    assert llama_facts(host)["stamp"] == patched_stamp
+    log = host.file(f"/var/log/sparkops/llama-cpp-build-{patched_stamp}.log").content_string
+    assert log.count("llama.cpp build ") == 1
+
+
 def test_a_changed_flag_builds_a_new_stamp_once_then_settles(host, scenario_dir):
     first_stamp = llama_facts(host)["stamp"]
     extra = {"llama_cpp_cmake_extra_args": ["-DLLAMA_BUILD_NUMBER=4242"]}
