@@ -184,25 +184,33 @@ def test_backend_sampling_passes_the_smoke_test_and_grammars_still_hold(host, sc
     assert "--backend-sampling" not in exec_start
 
 
-def test_the_sampler_patch_is_on_and_draws_the_same_tokens_as_upstream(host):
+def test_the_sampler_patch_is_in_use_and_draws_the_same_tokens_as_upstream(host):
     """llama_cpp's default patch sampling-fast-top-k fills the sampler from the top-k logits
     instead of the whole vocabulary; it must draw exactly what upstream's path draws. The same
-    binary runs both: SPARKOPS_FAST_TOPK=0 switches the patch off. Two servers with the
-    service's model and logit bias (so the bias handling is exercised), seeded requests with
-    the default chain (top-k 40, top-p, min-p, temperature); ignore_eos makes every answer
-    48 tokens long. The test-bed model's output rows are all distinct (make_proxy_model.py
-    --distinct-output), so no two tokens tie and the draws must match token for token."""
-    assert "sparkops sampling-fast-top-k patch: on" in journal_since(host, UNIT, 0)
+    binary runs both: SPARKOPS_FAST_TOPK=0 switches the patch off. Two servers on the service's
+    model with a logit bias on one token, seeded requests with the default chain (top-k 40,
+    top-p, min-p, temperature); ignore_eos biases the end token too and makes every answer 48
+    tokens long. The test-bed model's output rows are all distinct (make_proxy_model.py
+    --distinct-output), so no two tokens tie and the draws must match token for token. A last
+    request biases the end token twice (ignore_eos and +1000), which the patch leaves to
+    upstream's path: the end token must stay suppressed."""
+    assert "sparkops sampling-fast-top-k patch: in use" in journal_since(host, UNIT, 0)
     facts = json.loads(host.file("/etc/ansible/facts.d/sparkops.fact").content_string)
     assert facts["llama_cpp"]["patches"] == ["sampling-fast-top-k"]
     binary = f"{facts['llama_cpp']['bin_dir']}/llama-server"
     model = facts["model"]["path"]
+    requests = [
+        {"prompt": "Once upon a time", "n_predict": 48, "seed": seed, "ignore_eos": True}
+        for seed in (1, 2, 3)
+    ]
+    requests.append({**requests[0], "logit_bias": [[2, 1000]]})
     answers = {}
+    logs = {}
     for name, port, switch in (("patched", 8091, ""), ("upstream", 8092, "SPARKOPS_FAST_TOPK=0")):
         log = f"/tmp/sampler-{name}.log"
         host.run(
             f"env {switch} nohup {binary} -m {model} --host 127.0.0.1 --port {port} -c 2048 "
-            f"-np 1 --logit-bias 2+1000 >{log} 2>&1 &"
+            f"-np 1 --logit-bias 100+3 >{log} 2>&1 &"
         )
         try:
             deadline = time.monotonic() + 60
@@ -210,25 +218,21 @@ def test_the_sampler_patch_is_on_and_draws_the_same_tokens_as_upstream(host):
                 assert time.monotonic() < deadline, host.file(log).content_string[-2000:]
                 time.sleep(1)
             answers[name] = []
-            for seed in (1, 2, 3):
-                body = {
-                    "prompt": "Once upon a time",
-                    "n_predict": 48,
-                    "seed": seed,
-                    "ignore_eos": True,
-                }
+            for body in requests:
                 result = host.run(
                     f"curl -sS --max-time 60 -H 'Content-Type: application/json' "
                     f"-d '{json.dumps(body)}' http://127.0.0.1:{port}/completion"
                 )
                 answer = json.loads(result.stdout)
-                assert answer["tokens_predicted"] == 48, answer
+                assert answer["tokens_predicted"] == 48, (name, body, answer)
                 answers[name].append(answer["content"])
         finally:
             host.run(f"pkill -f -- '--port {port}'")
-        state = "on" if name == "patched" else "off"
-        assert f"sparkops sampling-fast-top-k patch: {state}" in host.file(log).content_string
+        logs[name] = host.file(log).content_string
+    assert "sparkops sampling-fast-top-k patch: in use" in logs["patched"]
+    assert "sparkops sampling-fast-top-k patch: off" in logs["upstream"]
+    assert "sparkops sampling-fast-top-k patch: in use" not in logs["upstream"]
     # Different seeds draw different texts (the chain really samples)...
-    assert len(set(answers["upstream"])) == 3
+    assert len(set(answers["upstream"][:3])) == 3
     # ...and the patch draws exactly upstream's.
     assert answers["patched"] == answers["upstream"]
