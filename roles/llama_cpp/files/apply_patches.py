@@ -38,7 +38,10 @@ def sampling_fast_top_k(source: Path, patch_dir: Path) -> bool:
         text = target.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise PatchError("the tree has no common/sampling.cpp") from None
+    code = patch_dir / "sampling-fast-top-k.inc"
     if include in text:
+        # Already routed: only the patch's own code may have changed since.
+        shutil.copyfile(code, source / "common" / "sparkops_fast_top_k.inc")
         return False
     entry = "llama_token common_sampler_sample(struct common_sampler * gsmpl,"
     first_fill = "    gsmpl->set_logits(ctx, idx);\n\n    // Check if a backend sampler"
@@ -51,9 +54,7 @@ def sampling_fast_top_k(source: Path, patch_dir: Path) -> bool:
         "    }\n\n    // Check if a backend sampler",
         "common/sampling.cpp",
     )
-    shutil.copyfile(
-        patch_dir / "sampling-fast-top-k.inc", source / "common" / "sparkops_fast_top_k.inc"
-    )
+    shutil.copyfile(code, source / "common" / "sparkops_fast_top_k.inc")
     # Written last: a failure above leaves upstream's file untouched.
     partial = target.with_name(target.name + ".sparkops-partial")
     partial.write_text(text, encoding="utf-8")
