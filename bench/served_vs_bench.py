@@ -20,8 +20,8 @@ calls rely on) still yields valid JSON under the setting.
 Without --config the built-in plan below runs. Every flag of every setting is looked up in
 this build's `llama-server --help` first; a setting with an unknown flag is reported and
 skipped rather than failing the whole run. Words of the form NAME=VALUE before a setting's
-flags go into that server's environment (the diagnostic patches' switches:
-`--config 'fast=SPARKOPS_FAST_TOPK=1 -c 131072 -np 1'`).
+flags go into that server's environment (the patches' switches:
+`--config 'upstream=SPARKOPS_FAST_TOPK=0 -c 131072 -np 1'`).
 """
 
 from __future__ import annotations

@@ -24,20 +24,20 @@ ONE_BOOLEAN = {
 }
 
 
-def curl_json(host, path, body=None, headers=()):
+def curl_json(host, path, body=None, headers=(), url=URL):
     command = ["curl -sS --max-time 60"]
     command += [f"-H '{header}'" for header in headers]
     if body is not None:
         command += ["-H 'Content-Type: application/json'", f"-d '{json.dumps(body)}'"]
-    result = host.run(" ".join([*command, f"{URL}{path}"]))
+    result = host.run(" ".join([*command, f"{url}{path}"]))
     assert result.rc == 0, result.stderr
     return json.loads(result.stdout)
 
 
-def wait_healthy(host, seconds=90):
+def wait_healthy(host, seconds=90, url=URL):
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        if host.run(f"curl -sf {URL}/health").rc == 0:
+        if host.run(f"curl -sf {url}/health").rc == 0:
             return True
         time.sleep(2)
     return False
@@ -212,18 +212,12 @@ def test_the_sampler_patch_is_in_use_and_draws_the_same_tokens_as_upstream(host)
             f"env {switch} nohup {binary} -m {model} --host 127.0.0.1 --port {port} -c 2048 "
             f"-np 1 --logit-bias 100+3 >{log} 2>&1 &"
         )
+        url = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + 60
-            while host.run(f"curl -sf http://127.0.0.1:{port}/health").rc != 0:
-                assert time.monotonic() < deadline, host.file(log).content_string[-2000:]
-                time.sleep(1)
+            assert wait_healthy(host, 60, url), host.file(log).content_string[-2000:]
             answers[name] = []
             for body in requests:
-                result = host.run(
-                    f"curl -sS --max-time 60 -H 'Content-Type: application/json' "
-                    f"-d '{json.dumps(body)}' http://127.0.0.1:{port}/completion"
-                )
-                answer = json.loads(result.stdout)
+                answer = curl_json(host, "/completion", body, url=url)
                 assert answer["tokens_predicted"] == 48, (name, body, answer)
                 answers[name].append(answer["content"])
         finally:

@@ -65,6 +65,14 @@ WORK = "/var/cache/sparkops/llama.cpp"
 PATCHED_CALL = "sparkops_fast_top_k(gsmpl, ctx, idx, grammar_first)"
 
 
+def grep_patch_code(host):
+    """grep's exit status for the patch's log line in the current build's common library:
+    0 found, 1 not found (2, a missing library, fails both assertions below)."""
+    return host.run(
+        f"grep -l 'sparkops sampling-fast-top-k patch' {PREFIX}/current/lib/libllama-common.so*"
+    )
+
+
 def test_the_build_carries_the_sampler_patch_and_the_source_stays_upstream(host):
     facts = llama_facts(host)
     info = json.loads(host.file(f"{PREFIX}/{facts['stamp']}/build-info.json").content_string)
@@ -76,9 +84,7 @@ def test_the_build_carries_the_sampler_patch_and_the_source_stays_upstream(host)
     assert upstream.rc == 0 and "set_logits" in upstream.stdout
     assert "sparkops" not in upstream.stdout
     # Compiled in: the patch's log line is in the installed common library.
-    found = host.run(
-        f"grep -l 'sparkops sampling-fast-top-k patch' {PREFIX}/current/lib/libllama-common.so*"
-    )
+    found = grep_patch_code(host)
     assert found.rc == 0, found.stderr
 
 
@@ -103,9 +109,7 @@ def test_no_patches_builds_upstream_under_its_own_stamp(host, scenario_dir):
     assert facts["stamp"] != patched_stamp and facts["patches"] == []
     log = host.file(f"/var/log/sparkops/llama-cpp-build-{facts['stamp']}.log").content_string
     assert "patch sampling-fast-top-k" not in log
-    found = host.run(
-        f"grep -l 'sparkops sampling-fast-top-k patch' {PREFIX}/current/lib/libllama-common.so*"
-    )
+    found = grep_patch_code(host)
     assert found.rc == 1, (
         f"the unpatched build carries the patch's code: {found.stdout}{found.stderr}"
     )
