@@ -1,0 +1,50 @@
+# Copyright: sparkops.llm maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Filters for addresses, URLs, exposure and service accounts (logic in module_utils)."""
+
+from __future__ import annotations
+
+from ansible.errors import AnsibleFilterError
+from ansible_collections.sparkops.llm.plugins.module_utils import exposure, service_account
+
+
+def _wrap(function):
+    def run(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except exposure.BindError as exc:
+            raise AnsibleFilterError(str(exc)) from exc
+
+    return run
+
+
+def exposure_problems(
+    bind,
+    keyed,
+    variable,
+    engine="",
+    arguments=None,
+    arguments_variable="",
+    environment=None,
+    environment_variable="",
+    can_take_key=True,
+):
+    """Every reason the exposure rule refuses this service's settings, as messages."""
+    return (
+        exposure.bind_problems(bind, bool(keyed), variable, bool(can_take_key))
+        + exposure.argument_problems(engine, list(arguments or []), arguments_variable)
+        + exposure.environment_problems(engine, dict(environment or {}), environment_variable)
+    )
+
+
+class FilterModule:
+    def filters(self):
+        return {
+            "client_host": _wrap(exposure.client_host),
+            "http_url": _wrap(exposure.http_url),
+            "host_port": _wrap(exposure.host_port),
+            "is_loopback": _wrap(exposure.is_loopback),
+            "exposure_problems": exposure_problems,
+            "service_account_problem": service_account.account_problem,
+        }

@@ -1,0 +1,166 @@
+# Copyright: sparkops.llm maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Who can reach a service: bind addresses, the URLs clients use, and every other route to a bind.
+
+One rule for every engine and the bridge: a service listens beyond loopback only with a key.
+A bind is an IP literal or ``localhost``; anything else (a host name, a typo such as
+``127.0.0.l``) is refused, because the engines resolve names differently and the rule must know
+exactly what is opened. The extra arguments and environment a user may add are checked here too,
+so that ``--host 0.0.0.0`` in ``engine_llamacpp_extra_args`` or ``OLLAMA_HOST`` in
+``engine_ollama_extra_env`` cannot open what ``sparkops_bind`` keeps closed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1"}
+
+# Options that decide where a server listens, or that carry a key on its command line (which
+# `ps` shows to every user), per engine; the role sets each of them itself.
+OWNED_OPTIONS = {
+    "llamacpp": {
+        "--host": "sparkops_bind",
+        "--port": "engine_llamacpp_port",
+        "--api-key": "sparkops_api_key",
+        "--api-key-file": "sparkops_api_key",
+        "--path": "nothing (the role serves no static files)",
+        "--ssl-key-file": "nothing (TLS is not managed by this role)",
+        "--ssl-cert-file": "nothing (TLS is not managed by this role)",
+        "--reuse-port": "nothing (a second server could share the port)",
+        "--cors-origins": "nothing (wider CORS lets any web page in a browser call the engine)",
+        # llama-server's own agent tools run on the host for whoever reaches the port
+        # (its --help: "do not enable in untrusted environments").
+        "--tools": "nothing (built-in tools act on the host for every client)",
+        "-ag": "nothing (built-in tools act on the host for every client)",
+        "--agent": "nothing (built-in tools act on the host for every client)",
+        "--mcp-servers-config": "nothing (MCP servers act on the host for every client)",
+        "--mcp-servers-json": "nothing (MCP servers act on the host for every client)",
+        "--ui-mcp-proxy": "nothing (a proxy on the engine's port)",
+        "--webui-mcp-proxy": "nothing (a proxy on the engine's port)",
+    },
+    "sglang": {
+        "--host": "sparkops_bind",
+        "--port": "engine_sglang_port",
+        "--api-key": "sparkops_api_key",
+        "--admin-api-key": "nothing (the role does not expose SGLang's admin API)",
+        "--nccl-port": "nothing (single-node serving)",
+        "--dist-init-addr": "nothing (single-node serving)",
+    },
+}
+# Environment variables an engine reads for its bind, where users may add environment.
+OWNED_ENVIRONMENT = {
+    "ollama": {
+        "OLLAMA_HOST": "sparkops_bind and engine_ollama_port",
+        "OLLAMA_ORIGINS": "nothing (more origins let web pages in a browser call the engine)",
+        "OLLAMA_MODELS": "engine_ollama_home",
+    },
+}
+
+
+class BindError(ValueError):
+    """The bind address is not one the exposure rule can judge."""
+
+
+def parse_bind(bind: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address of ``bind``; None for ``localhost``. Raises BindError for anything else."""
+    text = str(bind).strip()
+    if text.lower() == "localhost":
+        return None
+    try:
+        return ipaddress.ip_address(text.strip("[]") if text.startswith("[") else text)
+    except ValueError as exc:
+        raise BindError(
+            f"{bind!r} is not an IP address: give an address this host has (127.0.0.1, ::1, "
+            "0.0.0.0 for every IPv4 interface, :: for every interface, or one interface's address)"
+        ) from exc
+
+
+def is_loopback(bind: str) -> bool:
+    """True when only this host can connect to ``bind``."""
+    address = parse_bind(bind)
+    return address is None or address.is_loopback
+
+
+def client_host(bind: str) -> str:
+    """The address a client on this same host connects to, for a service bound to ``bind``."""
+    address = parse_bind(bind)
+    if address is None:
+        return "127.0.0.1"
+    text = str(address)
+    return WILDCARDS.get(text, text)
+
+
+def url_host(host: str) -> str:
+    """``host`` as it goes into a URL: IPv6 literals in brackets."""
+    text = str(host).strip("[]")
+    return f"[{text}]" if ":" in text else text
+
+
+def http_url(host: str, port: int | str) -> str:
+    return f"http://{url_host(host)}:{int(port)}"
+
+
+def host_port(host: str, port: int | str) -> str:
+    """``host:port`` as Ollama's OLLAMA_HOST takes it (IPv6 in brackets)."""
+    return f"{url_host(host)}:{int(port)}"
+
+
+def _option_name(argument: str) -> str:
+    return argument.split("=", 1)[0]
+
+
+def argument_problems(engine: str, arguments: list, variable: str) -> list[str]:
+    """Messages for extra arguments that would take over a setting the role owns."""
+    owned = OWNED_OPTIONS.get(engine, {})
+    problems = []
+    for argument in arguments or []:
+        if not isinstance(argument, str):
+            problems.append(
+                f"{variable} must be a list of strings; {argument!r} is a {type(argument).__name__}"
+            )
+            continue
+        name = _option_name(argument)
+        if name in owned:
+            problems.append(
+                f"{variable} sets {name}, which the role decides itself: remove it and set "
+                f"{owned[name]} instead"
+            )
+    return problems
+
+
+def environment_problems(engine: str, environment: dict, variable: str) -> list[str]:
+    """Messages for extra environment that would take over a setting the role owns."""
+    owned = OWNED_ENVIRONMENT.get(engine, {})
+    problems = []
+    for name in sorted(environment or {}):
+        if str(name).upper() in owned:
+            problems.append(
+                f"{variable} sets {name}, which the role decides itself: remove it and set "
+                f"{owned[str(name).upper()]} instead"
+            )
+    return problems
+
+
+def bind_problems(bind: str, keyed: bool, variable: str, can_take_key: bool = True) -> list[str]:
+    """Messages for a bind the exposure rule refuses."""
+    try:
+        loopback = is_loopback(bind)
+    except BindError as exc:
+        return [f"{variable}: {exc}"]
+    if loopback:
+        return []
+    if not can_take_key:
+        return [
+            f"{variable} is {bind}, which exposes the service beyond this host, and it cannot "
+            "require an API key: bind it to 127.0.0.1 (or ::1) and put the keyed anthropic_bridge "
+            "in front of it (sparkops_bridge: true)"
+        ]
+    if not keyed:
+        return [
+            f"{variable} is {bind}, which exposes the service beyond this host, but no API key is "
+            "set: set the key (keep it in ansible-vault) or have one generated, or bind to "
+            "127.0.0.1"
+        ]
+    return []

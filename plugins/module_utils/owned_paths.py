@@ -1,0 +1,98 @@
+# Copyright: sparkops.llm maintainers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""Folders a role may own outright, and so later remove whole.
+
+A role that removes its install or config folder (``state: absent`` is recursive) must never be
+pointed at a folder that holds anything else: a system folder, a folder of the collection that
+other roles share (``/etc/sparkops`` holds the engine's key and the Hub token), or a parent of
+one of those. This is checked when the folder is configured, and removal uses the folder the
+role recorded when it made it, not whatever the variable says on a later run.
+"""
+
+from __future__ import annotations
+
+import posixpath
+
+# Folders the collection shares between roles (shared/DESIGN.md "On the host").
+SHARED = (
+    "/etc/sparkops",
+    "/opt/sparkops",
+    "/var/lib/sparkops",
+    "/var/cache/sparkops",
+    "/var/log/sparkops",
+    "/etc/ansible/facts.d",
+    "/etc/systemd/system",
+)
+SYSTEM = (
+    "/",
+    "/bin",
+    "/boot",
+    "/dev",
+    "/etc",
+    "/home",
+    "/lib",
+    "/lib64",
+    "/media",
+    "/mnt",
+    "/opt",
+    "/proc",
+    "/root",
+    "/run",
+    "/sbin",
+    "/srv",
+    "/sys",
+    "/tmp",
+    "/usr",
+    "/usr/local",
+    "/usr/local/bin",
+    "/var",
+    "/var/cache",
+    "/var/lib",
+    "/var/log",
+    "/var/tmp",
+)
+
+
+def _within(path: str, folder: str) -> bool:
+    return folder == "/" or path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def own_folder_problem(
+    variable: str, path: str, default: str, others: tuple | list = (), shared: bool = False
+) -> str:
+    """Why ``path`` cannot be a folder the role owns and may remove whole, or ''.
+
+    ``default`` is the role's own folder, suggested instead; ``others`` are more folders that
+    must survive the removal (another role's folders). ``shared``: the folder is one of the
+    collection's shared folders, whose owner and mode the role sets but which it never removes;
+    then only system folders and their parents are refused.
+    """
+    text = str(path or "")
+    if not text.startswith("/"):
+        return f"{variable} must be an absolute path (got {text!r})"
+    if any(part in ("..", ".") for part in text.split("/")):
+        return f"{variable} must not contain '.' or '..' (got {text!r})"
+    normal = posixpath.normpath(text)
+    if normal.startswith("//"):
+        normal = normal[1:]
+    protected = [*SYSTEM, *others] if shared else [*SYSTEM, *SHARED, *others]
+    for folder in protected:
+        if _within(folder, normal):
+            if folder != normal:
+                what = f"holds {folder}"
+            elif folder in SHARED:
+                what = "a folder the collection's roles share"
+            else:
+                what = "a system folder"
+            action = (
+                "sets its owner and mode"
+                if shared
+                else "removes its folder whole when it is turned off"
+            )
+            return (
+                f"{variable} is {normal}, which {'is ' if folder == normal else ''}{what}: the "
+                f"role {action}, so set {variable} to a folder of its own (the default is "
+                f"{default})"
+            )
+    return ""

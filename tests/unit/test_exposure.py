@@ -1,0 +1,114 @@
+"""The exposure rule: binds, the URLs local clients use, and the other routes to a bind."""
+
+from __future__ import annotations
+
+import pytest
+from ansible_collections.sparkops.llm.plugins.module_utils import exposure
+
+
+@pytest.mark.parametrize(
+    ("bind", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.0.0.53", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.100.10", False),
+        ("fe80::1", False),
+    ],
+)
+def test_only_loopback_addresses_count_as_loopback(bind, loopback):
+    assert exposure.is_loopback(bind) is loopback
+
+
+@pytest.mark.parametrize(
+    "bind", ["spark01", "127.0.0.l", "127.0.0.1,0.0.0.0", "", "0.0.0.0:8005", "/run/x.sock"]
+)
+def test_a_bind_that_is_not_an_address_is_refused_with_what_to_give(bind):
+    with pytest.raises(exposure.BindError, match="is not an IP address"):
+        exposure.is_loopback(bind)
+    [message] = exposure.bind_problems(bind, keyed=True, variable="sparkops_bind")
+    assert message.startswith("sparkops_bind: ")
+
+
+@pytest.mark.parametrize(
+    ("bind", "host", "url"),
+    [
+        ("127.0.0.1", "127.0.0.1", "http://127.0.0.1:8005"),
+        ("localhost", "127.0.0.1", "http://127.0.0.1:8005"),
+        ("::1", "::1", "http://[::1]:8005"),
+        ("0.0.0.0", "127.0.0.1", "http://127.0.0.1:8005"),
+        ("::", "::1", "http://[::1]:8005"),
+        ("192.168.100.10", "192.168.100.10", "http://192.168.100.10:8005"),
+        ("fd00::10", "fd00::10", "http://[fd00::10]:8005"),
+    ],
+)
+def test_a_local_client_reaches_the_address_the_service_listens_on(bind, host, url):
+    assert exposure.client_host(bind) == host
+    assert exposure.http_url(exposure.client_host(bind), 8005) == url
+
+
+def test_ollama_host_port_brackets_ipv6():
+    assert exposure.host_port("::1", 11434) == "[::1]:11434"
+    assert exposure.host_port("127.0.0.1", "11434") == "127.0.0.1:11434"
+
+
+def test_a_wide_bind_needs_a_key_and_a_service_without_keys_stays_on_loopback():
+    assert exposure.bind_problems("127.0.0.1", keyed=False, variable="sparkops_bind") == []
+    assert exposure.bind_problems("::1", keyed=False, variable="sparkops_bind") == []
+    [no_key] = exposure.bind_problems("0.0.0.0", keyed=False, variable="sparkops_bind")
+    assert "no API key is set" in no_key and no_key.startswith("sparkops_bind is 0.0.0.0")
+    assert exposure.bind_problems("0.0.0.0", keyed=True, variable="sparkops_bind") == []
+    [keyless] = exposure.bind_problems(
+        "0.0.0.0", keyed=True, variable="sparkops_bind", can_take_key=False
+    )
+    assert "cannot require an API key" in keyless
+
+
+@pytest.mark.parametrize(
+    "argument",
+    [
+        "--host",
+        "--host=0.0.0.0",
+        "--port",
+        "--api-key",
+        "--api-key-file=/etc/shadow",
+        "--tools",
+        "-ag",
+        "--mcp-servers-json",
+    ],
+)
+def test_llama_server_arguments_that_take_over_the_bind_or_open_the_host_are_refused(argument):
+    [message] = exposure.argument_problems(
+        "llamacpp", ["-t", "4", argument, "0.0.0.0"], "engine_llamacpp_extra_args"
+    )
+    assert message.startswith(f"engine_llamacpp_extra_args sets {argument.split('=')[0]}")
+
+
+def test_harmless_arguments_pass_and_values_that_look_like_options_are_not_misread():
+    arguments = ["--chat-template-kwargs", '{"reasoning_effort": "high"}', "-t", "8", "--jinja"]
+    assert exposure.argument_problems("llamacpp", arguments, "x") == []
+
+
+def test_sglang_arguments_are_checked_against_sglangs_own_options():
+    problems = exposure.argument_problems(
+        "sglang", ["--host", "0.0.0.0", "--api-key", "k"], "engine_sglang_extra_args"
+    )
+    assert [p.split(" sets ")[1].split(",")[0] for p in problems] == ["--host", "--api-key"]
+
+
+def test_a_non_string_argument_is_refused():
+    [message] = exposure.argument_problems("llamacpp", [8005], "engine_llamacpp_extra_args")
+    assert "must be a list of strings" in message
+
+
+@pytest.mark.parametrize("name", ["OLLAMA_HOST", "ollama_host", "OLLAMA_ORIGINS", "OLLAMA_MODELS"])
+def test_ollama_environment_that_takes_over_the_bind_is_refused(name):
+    [message] = exposure.environment_problems(
+        "ollama", {name: "0.0.0.0:11434", "OLLAMA_DEBUG": "1"}, "engine_ollama_extra_env"
+    )
+    assert message.startswith(f"engine_ollama_extra_env sets {name}")
+    assert exposure.environment_problems("ollama", {"OLLAMA_DEBUG": "1"}, "x") == []

@@ -1,0 +1,52 @@
+"""Folders a role may remove whole: never a system folder, a shared one, or a parent of one."""
+
+from __future__ import annotations
+
+import pytest
+from ansible_collections.sparkops.llm.plugins.module_utils.owned_paths import own_folder_problem
+
+VARIABLE = "anthropic_bridge_config_dir"
+DEFAULT = "/etc/sparkops-bridge"
+
+
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        ("/etc/sparkops", "is a folder the collection's roles share"),
+        ("/opt/sparkops", "is a folder the collection's roles share"),
+        ("/var/lib/sparkops", "is a folder the collection's roles share"),
+        ("/etc/sparkops/", "is a folder the collection's roles share"),
+        ("/opt", "is a system folder"),
+        ("/", "is a system folder"),
+        ("/home", "is a system folder"),
+        ("/usr/local", "is a system folder"),
+        ("//etc", "is a system folder"),
+        ("/var/lib/sparkops/..", "must not contain"),
+        ("/opt/../etc", "must not contain"),
+        ("etc/sparkops-bridge", "must be an absolute path"),
+        ("", "must be an absolute path"),
+    ],
+)
+def test_shared_and_system_folders_are_refused_naming_the_variable(path, expected):
+    message = own_folder_problem(VARIABLE, path, DEFAULT)
+    assert expected in message
+    assert message.startswith(VARIABLE)
+
+
+def test_a_parent_of_another_roles_folder_is_refused():
+    message = own_folder_problem(VARIABLE, "/srv/data", DEFAULT, others=["/srv/data/models"])
+    assert "holds /srv/data/models" in message
+    assert f"the default is {DEFAULT}" in message
+
+
+@pytest.mark.parametrize("path", ["/etc/sparkops-bridge", "/opt/sparkops/litellm", "/srv/bridge"])
+def test_a_folder_of_its_own_is_accepted(path):
+    assert own_folder_problem(VARIABLE, path, DEFAULT) == ""
+
+
+def test_a_shared_folder_may_be_configured_but_not_a_system_one():
+    assert (
+        own_folder_problem("engine_config_dir", "/etc/sparkops", "/etc/sparkops", shared=True) == ""
+    )
+    message = own_folder_problem("engine_config_dir", "/etc", "/etc/sparkops", shared=True)
+    assert "sets its owner and mode" in message
