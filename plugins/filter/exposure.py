@@ -1,12 +1,16 @@
 # Copyright: sparkops.llm maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""Filters for addresses, URLs, exposure and service accounts (logic in module_utils)."""
+"""Filters for addresses, URLs, exposure, service accounts and owned folders (module_utils)."""
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.sparkops.llm.plugins.module_utils import exposure, service_account
+from ansible_collections.sparkops.llm.plugins.module_utils import (
+    exposure,
+    owned_paths,
+    service_account,
+)
 
 
 def _wrap(function):
@@ -38,6 +42,16 @@ def exposure_problems(
     )
 
 
+def service_account_problem(name, variable, entry, default, adoptable=None):
+    """'' when ``name`` may be the service account, else why not (``name | ...``)."""
+    return service_account.account_problem(variable, name, entry, default, adoptable)
+
+
+def own_folder_problem(path, variable, default, others=(), shared=False):
+    """'' when ``path`` may be the role's own folder, else why not (``path | ...``)."""
+    return owned_paths.own_folder_problem(variable, path, default, others, shared)
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -46,5 +60,6 @@ class FilterModule:
             "host_port": _wrap(exposure.host_port),
             "is_loopback": _wrap(exposure.is_loopback),
             "exposure_problems": exposure_problems,
-            "service_account_problem": service_account.account_problem,
+            "service_account_problem": service_account_problem,
+            "own_folder_problem": own_folder_problem,
         }
