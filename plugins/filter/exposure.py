@@ -52,6 +52,24 @@ def own_folder_problem(path, variable, default, others=(), shared=False):
     return owned_paths.own_folder_problem(variable, path, default, others, shared)
 
 
+def takeover_problems(folders, stats):
+    """Problems for each of ``folders`` ({variable, path, default, owner, shared}), with the
+    registered ``stat`` results of the same loop."""
+    problems = []
+    for folder, result in zip(folders, stats, strict=True):
+        problem = owned_paths.takeover_problem(
+            folder["variable"],
+            folder["path"],
+            folder["default"],
+            result.get("stat", {}),
+            folder["owner"],
+            bool(folder.get("shared", False)),
+        )
+        if problem:
+            problems.append(problem)
+    return problems
+
+
 class FilterModule:
     def filters(self):
         return {
@@ -62,4 +80,5 @@ class FilterModule:
             "exposure_problems": exposure_problems,
             "service_account_problem": service_account_problem,
             "own_folder_problem": own_folder_problem,
+            "takeover_problems": takeover_problems,
         }

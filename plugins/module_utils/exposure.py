@@ -65,11 +65,13 @@ class BindError(ValueError):
 
 def parse_bind(bind: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     """The address of ``bind``; None for ``localhost``. Raises BindError for anything else."""
-    text = str(bind).strip()
+    # Taken as written: the same text goes to the engine's --host, so " 127.0.0.1" or "[::1]"
+    # would pass here and fail there.
+    text = str(bind)
     if text.lower() == "localhost":
         return None
     try:
-        return ipaddress.ip_address(text.strip("[]") if text.startswith("[") else text)
+        return ipaddress.ip_address(text)
     except ValueError as exc:
         raise BindError(
             f"{bind!r} is not an IP address: give an address this host has (127.0.0.1, ::1, "
@@ -160,7 +162,7 @@ def bind_problems(bind: str, keyed: bool, variable: str, can_take_key: bool = Tr
     if not keyed:
         return [
             f"{variable} is {bind}, which exposes the service beyond this host, but no API key is "
-            "set: set the key (keep it in ansible-vault) or have one generated, or bind to "
-            "127.0.0.1"
+            "set: set sparkops_api_key (keep it in ansible-vault), or engine_generate_api_key: "
+            "true to have one generated, or bind to 127.0.0.1"
         ]
     return []

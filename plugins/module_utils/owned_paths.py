@@ -96,3 +96,31 @@ def own_folder_problem(
                 f"{default})"
             )
     return ""
+
+
+def takeover_problem(
+    variable: str, path: str, default: str, stat: dict, owner: str, shared: bool = False
+) -> str:
+    """Why the role must not make ``path`` its folder (owned by ``owner``), or ''.
+
+    ``stat`` is ``ansible.builtin.stat``'s result for the path, taken without following links:
+    a folder that exists and belongs to someone else would be handed to ``owner``.
+    """
+    problem = own_folder_problem(variable, path, default, shared=shared)
+    if problem or not stat.get("exists"):
+        return problem
+    if stat.get("islnk"):
+        return (
+            f"{variable} is {path}, which is a symbolic link: the role does not follow links "
+            f"as root; point {variable} at the real folder, or at a new one (the default is "
+            f"{default})"
+        )
+    if not stat.get("isdir"):
+        return f"{variable} is {path}, which exists and is not a folder: choose another path"
+    if stat.get("pw_name") != owner:
+        return (
+            f"{variable} is {path}, which exists and belongs to {stat.get('pw_name')}: the role "
+            f"would give it to {owner}; point {variable} at a folder of its own (the default "
+            f"is {default})"
+        )
+    return ""

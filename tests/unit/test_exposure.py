@@ -12,7 +12,6 @@ from ansible_collections.sparkops.llm.plugins.module_utils import exposure
         ("127.0.0.1", True),
         ("127.0.0.53", True),
         ("::1", True),
-        ("[::1]", True),
         ("localhost", True),
         ("0.0.0.0", False),
         ("::", False),
@@ -25,7 +24,17 @@ def test_only_loopback_addresses_count_as_loopback(bind, loopback):
 
 
 @pytest.mark.parametrize(
-    "bind", ["spark01", "127.0.0.l", "127.0.0.1,0.0.0.0", "", "0.0.0.0:8005", "/run/x.sock"]
+    "bind",
+    [
+        "spark01",
+        "127.0.0.l",
+        "127.0.0.1,0.0.0.0",
+        "",
+        "0.0.0.0:8005",
+        "/run/x.sock",
+        " 127.0.0.1",
+        "[::1]",
+    ],
 )
 def test_a_bind_that_is_not_an_address_is_refused_with_what_to_give(bind):
     with pytest.raises(exposure.BindError, match="is not an IP address"):

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from ansible_collections.sparkops.llm.plugins.module_utils.owned_paths import own_folder_problem
+from ansible_collections.sparkops.llm.plugins.module_utils.owned_paths import (
+    own_folder_problem,
+    takeover_problem,
+)
 
 VARIABLE = "anthropic_bridge_config_dir"
 DEFAULT = "/etc/sparkops-bridge"
@@ -50,3 +53,30 @@ def test_a_shared_folder_may_be_configured_but_not_a_system_one():
     )
     message = own_folder_problem("engine_config_dir", "/etc", "/etc/sparkops", shared=True)
     assert "sets its owner and mode" in message
+
+
+def stat(**fields):
+    return {"exists": True, "isdir": True, "islnk": False, "pw_name": "root", **fields}
+
+
+def test_a_missing_folder_or_one_already_owned_may_be_made_the_roles():
+    assert (
+        takeover_problem("engine_ollama_home", "/var/lib/ollama", "/var/lib/ollama", {}, "ollama")
+        == ""
+    )
+    existing = stat(pw_name="ollama")
+    assert takeover_problem("engine_ollama_home", "/var/lib/ollama", "-", existing, "ollama") == ""
+
+
+def test_a_users_folder_is_never_handed_to_a_service_account():
+    message = takeover_problem(
+        "engine_ollama_home", "/home/dev", "/var/lib/ollama", stat(pw_name="dev"), "ollama"
+    )
+    assert message.startswith("engine_ollama_home is /home/dev, which exists and belongs to dev")
+
+
+def test_a_link_or_a_file_is_refused():
+    link = takeover_problem("x", "/srv/cache", "-", stat(islnk=True, isdir=False), "root")
+    assert "symbolic link" in link
+    plain = takeover_problem("x", "/srv/cache", "-", stat(isdir=False), "root")
+    assert "is not a folder" in plain
