@@ -37,14 +37,20 @@ def exposure_problems(
     """Every reason the exposure rule refuses this service's settings, as messages."""
     return (
         exposure.bind_problems(bind, bool(keyed), variable, bool(can_take_key))
-        + exposure.argument_problems(engine, list(arguments or []), arguments_variable)
+        + exposure.argument_problems(
+            engine, [] if arguments is None else arguments, arguments_variable
+        )
         + exposure.environment_problems(engine, dict(environment or {}), environment_variable)
     )
 
 
-def service_account_problem(name, variable, entry, default, adoptable=None):
+def service_account_problem(
+    name, variable, entry, default, adoptable=None, purpose="", group_exists=False
+):
     """'' when ``name`` may be the service account, else why not (``name | ...``)."""
-    return service_account.account_problem(variable, name, entry, default, adoptable)
+    return service_account.account_problem(
+        variable, name, entry, default, list(adoptable or []), purpose, bool(group_exists)
+    )
 
 
 def own_folder_problem(path, variable, default, others=(), shared=False):
@@ -64,6 +70,7 @@ def takeover_problems(folders, stats):
             result.get("stat", {}),
             folder["owner"],
             bool(folder.get("shared", False)),
+            folder.get("group", ""),
         )
         if problem:
             problems.append(problem)

@@ -47,8 +47,12 @@ OWNED_OPTIONS = {
         "--admin-api-key": "nothing (the role does not expose SGLang's admin API)",
         "--nccl-port": "nothing (single-node serving)",
         "--dist-init-addr": "nothing (single-node serving)",
+        "--enable-custom-logit-processor": "nothing (clients could send code to run)",
     },
 }
+# Engines whose parser takes an unambiguous prefix of an option (Python's argparse does by
+# default: SGLang's launch_server), so "--hos" means "--host" there.
+ABBREVIATING = {"sglang"}
 # Environment variables an engine reads for its bind, where users may add environment.
 OWNED_ENVIRONMENT = {
     "ollama": {
@@ -116,18 +120,22 @@ def _option_name(argument: str) -> str:
 def argument_problems(engine: str, arguments: list, variable: str) -> list[str]:
     """Messages for extra arguments that would take over a setting the role owns."""
     owned = OWNED_OPTIONS.get(engine, {})
+    if not isinstance(arguments, (list, tuple)):
+        return [f"{variable} must be a list of arguments (got {type(arguments).__name__})"]
     problems = []
-    for argument in arguments or []:
+    for argument in arguments:
         if not isinstance(argument, str):
             problems.append(
                 f"{variable} must be a list of strings; {argument!r} is a {type(argument).__name__}"
             )
             continue
         name = _option_name(argument)
+        if name not in owned and engine in ABBREVIATING and name.startswith("--") and len(name) > 2:
+            name = next((option for option in owned if option.startswith(name)), name)
         if name in owned:
             problems.append(
-                f"{variable} sets {name}, which the role decides itself: remove it and set "
-                f"{owned[name]} instead"
+                f"{variable} sets {_option_name(argument)}, which the role decides itself: "
+                f"remove it and set {owned[name]} instead"
             )
     return problems
 

@@ -23,7 +23,17 @@ SHARED = (
     "/var/log/sparkops",
     "/etc/ansible/facts.d",
     "/etc/systemd/system",
+    # Other roles' own folders inside the shared ones.
+    "/opt/sparkops/llama.cpp",
+    "/opt/sparkops/ollama",
+    "/opt/sparkops/claude-code",
+    "/var/lib/sparkops/models",
+    "/var/lib/sparkops/bench",
+    "/var/lib/sparkops/huggingface",
+    "/var/lib/sparkops/tiktoken",
 )
+# Folders whose insides belong to others: the secrets folder is closed to other service users.
+CLOSED = ("/etc/sparkops",)
 SYSTEM = (
     "/",
     "/bin",
@@ -73,10 +83,18 @@ def own_folder_problem(
         return f"{variable} must be an absolute path (got {text!r})"
     if any(part in ("..", ".") for part in text.split("/")):
         return f"{variable} must not contain '.' or '..' (got {text!r})"
+    if len(text) > 1 and (text.endswith("/") or "//" in text):
+        return f"{variable} must be written without a trailing or doubled '/' (got {text!r})"
     normal = posixpath.normpath(text)
-    if normal.startswith("//"):
-        normal = normal[1:]
     protected = [*SYSTEM, *others] if shared else [*SYSTEM, *SHARED, *others]
+    if not shared:
+        for folder in CLOSED:
+            if normal.startswith(folder + "/"):
+                return (
+                    f"{variable} is {normal}, inside {folder}, which holds other services' "
+                    f"secrets and is closed to them: set {variable} to a folder of its own (the "
+                    f"default is {default})"
+                )
     for folder in protected:
         if _within(folder, normal):
             if folder != normal:
@@ -99,12 +117,20 @@ def own_folder_problem(
 
 
 def takeover_problem(
-    variable: str, path: str, default: str, stat: dict, owner: str, shared: bool = False
+    variable: str,
+    path: str,
+    default: str,
+    stat: dict,
+    owner: str,
+    shared: bool = False,
+    group: str = "",
 ) -> str:
     """Why the role must not make ``path`` its folder (owned by ``owner``), or ''.
 
     ``stat`` is ``ansible.builtin.stat``'s result for the path, taken without following links:
-    a folder that exists and belongs to someone else would be handed to ``owner``.
+    a folder that exists and belongs to someone else would be handed to ``owner``. ``group``:
+    the group the role gives the folder; an existing folder other than the default must already
+    have it (root owns most system folders, so the owner alone proves nothing).
     """
     problem = own_folder_problem(variable, path, default, shared=shared)
     if problem or not stat.get("exists"):
@@ -117,6 +143,12 @@ def takeover_problem(
         )
     if not stat.get("isdir"):
         return f"{variable} is {path}, which exists and is not a folder: choose another path"
+    if group and path != default and stat.get("gr_name") != group:
+        return (
+            f"{variable} is {path}, which exists and is not the collection's (group "
+            f"{stat.get('gr_name')}, not {group}): the role would change its group and mode; "
+            f"point {variable} at a new folder, or keep the default {default}"
+        )
     if stat.get("pw_name") != owner:
         return (
             f"{variable} is {path}, which exists and belongs to {stat.get('pw_name')}: the role "

@@ -121,3 +121,19 @@ def test_ollama_environment_that_takes_over_the_bind_is_refused(name):
     )
     assert message.startswith(f"engine_ollama_extra_env sets {name}")
     assert exposure.environment_problems("ollama", {"OLLAMA_DEBUG": "1"}, "x") == []
+
+
+@pytest.mark.parametrize(
+    "argument", ["--hos", "--api-k=", "--po", "--enable-custom-logit-processor"]
+)
+def test_sglang_abbreviations_of_owned_options_are_refused(argument):
+    """launch_server's argparse takes any unambiguous prefix ("--hos" is "--host")."""
+    [message] = exposure.argument_problems("sglang", [argument, "x"], "engine_sglang_extra_args")
+    assert message.startswith(f"engine_sglang_extra_args sets {argument.split('=')[0]},")
+
+
+def test_extra_arguments_given_as_one_string_are_refused():
+    [message] = exposure.argument_problems(
+        "llamacpp", "--host 0.0.0.0", "engine_llamacpp_extra_args"
+    )
+    assert "must be a list of arguments (got str)" in message

@@ -18,12 +18,14 @@ DEFAULT = "/etc/sparkops-bridge"
         ("/etc/sparkops", "is a folder the collection's roles share"),
         ("/opt/sparkops", "is a folder the collection's roles share"),
         ("/var/lib/sparkops", "is a folder the collection's roles share"),
-        ("/etc/sparkops/", "is a folder the collection's roles share"),
+        ("/etc/sparkops/", "without a trailing or doubled '/'"),
+        ("/etc/sparkops/bridge", "inside /etc/sparkops"),
+        ("/opt/sparkops/ollama", "is a folder the collection's roles share"),
         ("/opt", "is a system folder"),
         ("/", "is a system folder"),
         ("/home", "is a system folder"),
         ("/usr/local", "is a system folder"),
-        ("//etc", "is a system folder"),
+        ("//etc", "without a trailing or doubled '/'"),
         ("/var/lib/sparkops/..", "must not contain"),
         ("/opt/../etc", "must not contain"),
         ("etc/sparkops-bridge", "must be an absolute path"),
@@ -80,3 +82,31 @@ def test_a_link_or_a_file_is_refused():
     assert "symbolic link" in link
     plain = takeover_problem("x", "/srv/cache", "-", stat(isdir=False), "root")
     assert "is not a folder" in plain
+
+
+def test_an_existing_root_folder_is_not_taken_as_the_shared_config_folder():
+    message = takeover_problem(
+        "engine_config_dir",
+        "/usr/bin",
+        "/etc/sparkops",
+        stat(gr_name="root"),
+        "root",
+        True,
+        "sparkops",
+    )
+    assert "exists and is not the collection's (group root, not sparkops)" in message
+    ours = stat(gr_name="sparkops")
+    assert (
+        takeover_problem(
+            "engine_config_dir", "/srv/conf", "/etc/sparkops", ours, "root", True, "sparkops"
+        )
+        == ""
+    )
+    # The default is the collection's even where an older release left it root:root.
+    old = stat(gr_name="root")
+    assert (
+        takeover_problem(
+            "engine_config_dir", "/etc/sparkops", "/etc/sparkops", old, "root", True, "sparkops"
+        )
+        == ""
+    )

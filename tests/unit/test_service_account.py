@@ -41,7 +41,7 @@ def test_another_programs_system_account_is_refused():
 
 def test_the_collections_own_accounts_and_the_adoptable_ones_are_accepted():
     own = entry(998, comment=f"{OWN_COMMENT} (engine)")
-    assert account_problem("engine_user", "llm", own, "sparkops") == ""
+    assert account_problem("engine_user", "llm", own, "sparkops", purpose="engine") == ""
     # Made by today's main without a comment, or by Ollama's install.sh (shell /bin/false).
     assert account_problem("engine_user", "sparkops", entry(997), "sparkops", ["sparkops"]) == ""
     ollama = entry(996, "/bin/false", "")
@@ -51,3 +51,30 @@ def test_the_collections_own_accounts_and_the_adoptable_ones_are_accepted():
 @pytest.mark.parametrize("name", ["", " ", "a:b", "../x"])
 def test_a_name_that_cannot_be_an_account_is_refused(name):
     assert "must be an account name" in account_problem("engine_user", name, None, "sparkops")
+
+
+def test_an_account_the_collection_made_for_another_service_is_refused():
+    bridge = entry(995, comment=f"{OWN_COMMENT} (bridge)")
+    message = account_problem(
+        "engine_user", "sparkops-bridge", bridge, "sparkops", ["sparkops"], purpose="engine"
+    )
+    assert "another of the collection's services made" in message
+    engine = entry(997, comment=f"{OWN_COMMENT} (engine)")
+    message = account_problem(
+        "anthropic_bridge_user",
+        "sparkops",
+        engine,
+        "sparkops-bridge",
+        ["sparkops-bridge"],
+        "bridge",
+    )
+    assert message.startswith("anthropic_bridge_user names sparkops, an existing system account")
+
+
+def test_a_new_account_may_not_take_an_existing_groups_name():
+    message = account_problem("engine_user", "docker", None, "sparkops", group_exists=True)
+    assert "an existing group that is not the collection's" in message
+    assert (
+        account_problem("engine_user", "sparkops", None, "sparkops", ["sparkops"], "engine", True)
+        == ""
+    )
