@@ -11,6 +11,7 @@ merged key by key and the collection's keys win.
 from __future__ import annotations
 
 import json
+import re
 
 from ansible_collections.sparkops.llm.plugins.module_utils.json_document import (
     JsonDocumentError,
@@ -18,10 +19,26 @@ from ansible_collections.sparkops.llm.plugins.module_utils.json_document import 
 )
 
 STALE_KEY = "ANTHROPIC_API_KEY"
+# Keys whose values are masked in diff output, wherever they are (env, mcpServers.*.env, ...).
+SECRET_KEY = re.compile(r"(TOKEN|KEY|SECRET|PASSWORD)", re.IGNORECASE)
+MASK = "********"
 
 
 class SettingsError(JsonDocumentError):
     """The existing file cannot be merged into (it is left untouched)."""
+
+
+def decode_settings(data: bytes | None, path: str) -> str | None:
+    """The file's bytes as text; the error names the offset only, never the content."""
+    if data is None:
+        return None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise SettingsError(
+            f"{path} is not UTF-8 text (byte {exc.start} cannot be decoded); it was left "
+            "untouched: save it as UTF-8 JSON (or move it away) and run again"
+        ) from None
 
 
 def parse_settings(text: str | None, path: str) -> dict:
@@ -59,3 +76,30 @@ def merge_settings(
 
 def render_settings(settings: dict) -> str:
     return json.dumps(settings, indent=2, ensure_ascii=False) + "\n"
+
+
+def mask_secrets(value):
+    """A copy of ``value`` with the scalar values of secret-looking keys replaced, at any depth."""
+    if isinstance(value, dict):
+        return {
+            key: (
+                MASK
+                if SECRET_KEY.search(str(key)) and not isinstance(item, (dict, list))
+                else mask_secrets(item)
+            )
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [mask_secrets(item) for item in value]
+    return value
+
+
+def masked(text: str) -> str:
+    """The settings text for diff output: secrets masked; text that does not parse is hidden."""
+    if not text.strip():
+        return ""
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError:
+        return "(not valid JSON: content not shown)\n"
+    return render_settings(mask_secrets(data))

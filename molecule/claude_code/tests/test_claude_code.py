@@ -7,6 +7,7 @@ its own state there) runs.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 
@@ -29,10 +30,18 @@ def settings(host) -> dict:
 
 
 def write_settings(host, content: str, mode: str = "0600", owner: str = "dev") -> None:
+    # A test below makes ~/.claude a link: install -d would follow it.
+    host.run("if [ -L /home/dev/.claude ]; then rm /home/dev/.claude; fi")
     host.run("install -d -o dev -g dev -m 0700 /home/dev/.claude")
     host.run(f"rm -f {SETTINGS} {SETTINGS}.*")
     assert host.run(f"cat > {SETTINGS} <<'EOF'\n{content}\nEOF").rc == 0
     host.run(f"chown {owner}:{owner} {SETTINGS} && chmod {mode} {SETTINGS}")
+
+
+def put(host, path: str, data: bytes, owner: str = "root") -> None:
+    """Write exact bytes (no shell quoting in the way)."""
+    encoded = base64.b64encode(data).decode()
+    assert host.run(f"echo {encoded} | base64 -d > {path} && chown {owner}: {path}").rc == 0
 
 
 def apply_role(scenario_dir, extra=None, *args):
@@ -132,15 +141,107 @@ def test_no_file_and_no_folder(host, scenario_dir):
     assert settings(host)["env"]["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:8005"
 
 
-def test_other_permissions_are_fixed_and_the_old_file_backed_up(host, scenario_dir):
-    write_settings(host, json.dumps({"model": "opus"}), mode="0644", owner="root")
+def test_other_permissions_are_fixed_the_old_file_backed_up_and_leftovers_removed(
+    host, scenario_dir
+):
+    write_settings(host, json.dumps({"model": "opus"}), mode="0644")
+    host.run(f"chgrp root {SETTINGS}")
+    # What a run killed between writing its temporary file and the rename leaves.
+    stray = "/home/dev/.claude/.settings.0123456789abcdef.tmp"
+    host.run(f"echo '{{\"half\": ' > {stray} && chown dev:dev {stray}")
     run = apply_role(scenario_dir)
     assert run.returncode == 0, run.describe()
     settings_file = host.file(SETTINGS)
     assert settings_file.mode == 0o600 and settings_file.user == "dev"
+    assert settings_file.group == "dev"
     backups = host.run(f"ls {SETTINGS}.*").stdout.split()
     assert len(backups) == 1 and host.file(backups[0]).mode == 0o600
+    assert host.file(backups[0]).user == "dev"
     assert json.loads(host.file(backups[0]).content_string) == {"model": "opus"}
+    assert not host.file(stray).exists
+
+
+def refused(run, path: str, words: str) -> None:
+    """The run failed with a message that names the path and the problem, and no traceback."""
+    output = flat(run.output)
+    assert run.returncode != 0, run.describe()
+    assert f"{path} {words}" in output, run.describe()
+    assert "Traceback" not in output, run.describe()
+
+
+SECRET = "root-only-secret-value"
+
+
+def files_of_dev_holding_the_secret(host) -> str:
+    return host.run(
+        f"find / -xdev -user dev -type f -exec grep -l -F {SECRET} {{}} + 2>/dev/null"
+    ).stdout.strip()
+
+
+def test_a_settings_link_to_a_root_only_file_is_refused_also_in_check_mode(host, scenario_dir):
+    write_settings(host, "{}")
+    put(host, "/root/secret.json", json.dumps({"rootOnly": SECRET}).encode())
+    host.run("chmod 0600 /root/secret.json")
+    secret_before = host.file("/root/secret.json").content_string
+    host.run(f"rm {SETTINGS} && ln -s /root/secret.json {SETTINGS} && chown -h dev:dev {SETTINGS}")
+    for args in (("--check", "--diff"), ()):
+        run = apply_role(scenario_dir, None, *args)
+        refused(run, SETTINGS, "is a symbolic link (to /root/secret.json)")
+        assert SECRET not in run.output
+        assert host.file(SETTINGS).linked_to == "/root/secret.json"
+        assert host.file("/root/secret.json").content_string == secret_before
+        assert host.file("/root/secret.json").user == "root"
+        assert files_of_dev_holding_the_secret(host) == ""
+    host.run(f"rm {SETTINGS}")
+
+
+def test_a_claude_folder_linked_into_root_is_refused(host, scenario_dir):
+    host.run("rm -rf /home/dev/.claude /root/somewhere && install -d -m 0700 /root/somewhere")
+    put(host, "/root/somewhere/settings.json", json.dumps({"rootOnly": SECRET}).encode())
+    host.run("ln -s /root/somewhere /home/dev/.claude && chown -h dev:dev /home/dev/.claude")
+    run = apply_role(scenario_dir)
+    refused(run, "/home/dev/.claude", "is a symbolic link (to /root/somewhere)")
+    assert host.run("ls -A /root/somewhere").stdout.split() == ["settings.json"]
+    assert host.file("/root/somewhere").user == "root"
+    assert host.file("/root/somewhere/settings.json").user == "root"
+    assert files_of_dev_holding_the_secret(host) == ""
+    host.run("rm /home/dev/.claude")
+
+
+def test_a_settings_file_of_root_is_refused(host, scenario_dir):
+    write_settings(host, json.dumps({"model": "opus"}), owner="root")
+    run = apply_role(scenario_dir)
+    refused(run, SETTINGS, "is owned by root, not dev")
+    assert host.file(SETTINGS).user == "root"
+    assert json.loads(host.file(SETTINGS).content_string) == {"model": "opus"}
+
+
+def test_a_settings_file_that_is_not_utf8_is_left_untouched(host, scenario_dir):
+    write_settings(host, "")
+    put(host, SETTINGS, b'{"model": "caf\xe9"}', owner="dev")
+    before = host.run(f"sha256sum {SETTINGS}").stdout
+    run = apply_role(scenario_dir)
+    refused(run, SETTINGS, "is not UTF-8 text (byte 14 cannot be decoded)")
+    assert host.run(f"sha256sum {SETTINGS}").stdout == before
+    assert host.run("ls -A /home/dev/.claude").stdout.split() == ["settings.json"]
+
+
+def test_a_home_reached_through_a_link_works(host, scenario_dir):
+    host.run(
+        "install -d -m 0755 /srv/homes && "
+        "(id dev2 || useradd --no-create-home --home-dir /home/dev2 --shell /bin/bash dev2) && "
+        "rm -rf /srv/homes/dev2/.claude && install -d -o dev2 -g dev2 -m 0750 /srv/homes/dev2 && "
+        "([ -L /home/dev2 ] || ln -s /srv/homes/dev2 /home/dev2)"
+    )
+    run = apply_role(scenario_dir, {"claude_code_users": ["dev2"]})
+    assert run.returncode == 0 and run.changed == 1, run.describe()
+    assert host.file("/home/dev2").linked_to == "/srv/homes/dev2"
+    folder = host.file("/srv/homes/dev2/.claude")
+    assert folder.is_directory and folder.mode == 0o700 and folder.user == "dev2"
+    written = host.file("/srv/homes/dev2/.claude/settings.json")
+    assert written.mode == 0o600 and written.user == "dev2"
+    env = json.loads(written.content_string)["env"]
+    assert env["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:8005"
 
 
 def test_check_mode_changes_nothing_and_diff_masks_the_token(host, scenario_dir):
