@@ -29,6 +29,100 @@ class WeightsError(Exception):
     """A problem the user must fix; the message says what to change."""
 
 
+# Names the role itself uses in a model folder: the staging folder of downloads, the stamp, and
+# the suffixes of its partial and set-aside files. A listed file may not take one of them.
+INCOMING = ".incoming"
+ASIDE_SUFFIX = ".sha256-mismatch"
+RESERVED_NAMES = (INCOMING, ".verified.json", ".verified.json.tmp")
+RESERVED_SUFFIXES = (".part", ".incomplete", ASIDE_SUFFIX)
+URL_KEYS = ("url", "sha256", "name", "size")
+URL_SCHEME_RE = re.compile(r"^https?://[^/\s]+", re.IGNORECASE)
+# Where each kind of expected sha256 comes from, as the variable the user sets.
+SOURCE_OF_SHA256 = {
+    "hub": "the Hub's LFS metadata of weights_hf_repo at weights_hf_revision",
+    "pin": "weights_hf_sha256",
+    "list": "weights_urls",
+}
+
+
+def name_problem(name) -> str:
+    """Why a listed file name cannot be written under the model folder, or ''.
+
+    Names come from the Hub's listing or from weights_urls: a hostile or broken listing must not
+    reach outside the folder (``../``, an absolute path) or onto the role's own files."""
+    if not isinstance(name, str) or not name:
+        return "an empty name"
+    if name.startswith("/") or "\\" in name or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        return "an absolute path or a name with control characters or backslashes"
+    parts = name.split("/")
+    if any(part in ("", ".", "..") for part in parts):
+        return "a path with an empty, '.' or '..' part"
+    if parts[0] in RESERVED_NAMES or name.endswith(RESERVED_SUFFIXES):
+        return (
+            f"a name the role keeps for itself ({', '.join(RESERVED_NAMES)}, "
+            f"*{', *'.join(RESERVED_SUFFIXES)})"
+        )
+    return ""
+
+
+def is_sha256(value) -> bool:
+    return isinstance(value, str) and bool(SHA256_RE.match(value.lower()))
+
+
+def check_pins(pins: dict) -> None:
+    """Every pinned hash is a sha256 (64 hex digits); checked before any request."""
+    for name, value in (pins or {}).items():
+        if not is_sha256(value):
+            raise WeightsError(
+                f"weights_hf_sha256 pins {value!r} for {name}: a sha256 is 64 hex digits. "
+                "Correct that entry of weights_hf_sha256 or remove it."
+            )
+
+
+def url_file_name(entry: dict) -> str:
+    return entry.get("name") or entry["url"].split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+
+
+def check_url_entries(urls: list) -> None:
+    """weights_urls entries {url, sha256, name?, size?}, checked before any request or file."""
+    seen = set()
+    for number, entry in enumerate(urls or [], start=1):
+        where = f"weights_urls entry {number}"
+        if not isinstance(entry, dict):
+            raise WeightsError(f"{where} must be a mapping {{url, sha256, name, size}}.")
+        unknown = sorted(set(entry) - set(URL_KEYS))
+        if unknown:
+            raise WeightsError(
+                f"{where} has unknown key(s) {', '.join(unknown)}: the keys are "
+                f"{', '.join(URL_KEYS)}."
+            )
+        url = entry.get("url")
+        if not isinstance(url, str) or not URL_SCHEME_RE.match(url):
+            raise WeightsError(
+                f"{where} needs a url that starts with http:// or https:// (got {url!r})."
+            )
+        where = f"{where} ({url})"
+        if not is_sha256(entry.get("sha256")):
+            raise WeightsError(
+                f"{where} needs a sha256 of 64 hex digits (got {entry.get('sha256', '')!r}): set "
+                "its sha256 to the file's published sha256."
+            )
+        size = entry.get("size")
+        if size is not None and (
+            isinstance(size, bool) or not str(size).isdigit() or int(size) < 1
+        ):
+            raise WeightsError(
+                f"{where} has size {size!r}: give the size in bytes, or leave it out."
+            )
+        name = url_file_name(entry)
+        problem = name_problem(name) or ("" if "/" not in name else "a path, not a plain name")
+        if problem:
+            raise WeightsError(f"{where}: its file name {name!r} is {problem}. Set its name.")
+        if name in seen:
+            raise WeightsError(f"{where}: the file name {name!r} is repeated. Set another name.")
+        seen.add(name)
+
+
 def is_commit(revision: str) -> bool:
     return bool(COMMIT_RE.match(revision or ""))
 
@@ -86,9 +180,16 @@ def hub_manifest(
             f"{where} has no file matching {', '.join(unmatched)}. Files there: "
             f"{', '.join(sorted(listing)) or 'none'}. Fix weights_hf_files or weights_hf_revision."
         )
+    check_pins(pins)
     pins = {name: value.lower() for name, value in (pins or {}).items()}
     manifest = []
     for name in names:
+        problem = name_problem(name)
+        if problem:
+            raise WeightsError(
+                f"{where} lists {name!r}, which matches weights_hf_files but is {problem}: "
+                "the role writes files only inside the model folder. Narrow weights_hf_files."
+            )
         info = listing[name]
         hub, pin = info.get("sha256"), pins.get(name)
         if hub and pin and hub != pin:
@@ -119,18 +220,10 @@ def hub_manifest(
 
 def url_manifest(urls: list[dict], sizes: dict[str, int | None]) -> list[dict]:
     """Files from weights_urls entries {url, sha256, name?, size?}; sizes fills missing sizes."""
-    manifest, seen = [], set()
+    check_url_entries(urls)
+    manifest = []
     for entry in urls:
-        name = entry.get("name") or entry["url"].split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
-        sha256 = (entry.get("sha256") or "").lower()
-        if not SHA256_RE.match(sha256):
-            raise WeightsError(
-                f"weights_urls entry {entry['url']} needs a sha256 of 64 hex characters "
-                f"(got '{entry.get('sha256', '')}')."
-            )
-        if name in seen or "/" in name or name in ("", ".", ".."):
-            raise WeightsError(f"weights_urls: file name '{name}' is repeated or not a plain name.")
-        seen.add(name)
+        name = url_file_name(entry)
         size = entry.get("size") or sizes.get(entry["url"])
         if not size:
             raise WeightsError(
@@ -141,7 +234,7 @@ def url_manifest(urls: list[dict], sizes: dict[str, int | None]) -> list[dict]:
             {
                 "name": name,
                 "size": int(size),
-                "sha256": sha256,
+                "sha256": entry["sha256"].lower(),
                 "sha256_from": "list",
                 "url": entry["url"],
             }
@@ -199,3 +292,114 @@ def disk_shortfall(free_bytes: int, missing_bytes: int, partial_bytes: int, marg
 
 def human(n: int | float) -> str:
     return f"{n / GIB:.2f} GiB ({int(n)} bytes)"
+
+
+def aside_name(name: str) -> str:
+    """Where a download whose sha256 is wrong is kept (next to the file it should have been)."""
+    return name + ASIDE_SUFFIX
+
+
+def aside_record(size: int, mtime_ns: int, found: str, expected: str, sha256_from: str, where: str):
+    """What the stamp records of a set-aside download: the file as it was left, what it holds,
+    and what was expected, so that a later run knows the file and what the user changed."""
+    return {
+        "size": size,
+        "mtime_ns": mtime_ns,
+        "sha256": found,
+        "expected": expected,
+        "sha256_from": sha256_from,
+        "where": where,
+    }
+
+
+def aside_decision(record: dict | None, aside: tuple | str | None, expected: str, size: int) -> str:
+    """What to do about a set-aside download of one file.
+
+    ``aside``: (size, mtime_ns) of a regular file, "other" for any other kind, None if absent.
+    Returns ``none`` (nothing set aside), ``forget`` (the user removed it: drop the record),
+    ``refuse`` (still expected the same sha256: not fetched again), ``restore`` (the expected
+    sha256 now is what the kept file holds: put it in place, no download), ``stale`` (it holds
+    neither what was expected then nor now) or ``foreign`` (not the file the role left)."""
+    if aside is None:
+        return "forget" if record else "none"
+    if aside == "other" or not record:
+        return "foreign"
+    if (record.get("size"), record.get("mtime_ns")) != tuple(aside):
+        return "foreign"
+    if record.get("expected") == expected:
+        return "refuse"
+    if record.get("sha256") == expected and record.get("size") == size:
+        return "restore"
+    return "stale"
+
+
+def _fix(name: str, aside: str, found: str, sha256_from: str) -> str:
+    if sha256_from == "list":
+        return (
+            f"If the file is right, set the sha256 of {name}'s entry in weights_urls to {found}: "
+            f"the kept file is then put in place without a download. Otherwise remove {aside} "
+            "to fetch it again."
+        )
+    if sha256_from == "pin":
+        return (
+            f"If the file is right, set weights_hf_sha256 for {name} to {found}: the kept file is "
+            f"then put in place without a download. Otherwise remove {aside} to fetch it again."
+        )
+    return (
+        "The source serves other bytes than it publishes: check the mirror (weights_hf_endpoint) "
+        f"and weights_hf_revision, then remove {aside} to fetch it again."
+    )
+
+
+def mismatch_message(
+    name: str, aside: str, record: dict, expected_size: int, earlier: bool = False
+) -> str:
+    """The refusal for a download whose content is not the expected one, on the run that
+    downloaded it (``earlier`` False) and on every later run until the user acts."""
+    found = f"sha256 {record['sha256']}"
+    if record["size"] != expected_size:
+        found = f"{record['size']} bytes ({expected_size} expected) and {found}"
+    source = SOURCE_OF_SHA256.get(record.get("sha256_from"), "the manifest")
+    head = (
+        f"{aside} holds {name} as downloaded earlier from {record.get('where') or 'the source'}"
+        if earlier
+        else f"Checksum mismatch: {name} as downloaded from {record.get('where') or 'the source'}"
+    )
+    return (
+        f"{head}: it has {found}, expected sha256 {record['expected']} ({source}). The download "
+        f"is kept as {aside} and is not fetched again while that file is there. "
+        + _fix(name, aside, record["sha256"], record.get("sha256_from", ""))
+    )
+
+
+def stale_aside_message(name: str, aside: str, record: dict, expected: str, sha256_from: str):
+    return (
+        f"{aside} holds {name} as downloaded earlier (sha256 {record.get('sha256')}), which is "
+        f"neither the sha256 expected then ({record.get('expected')}) nor the one expected now "
+        f"({expected}, from {SOURCE_OF_SHA256.get(sha256_from, 'the manifest')}): remove {aside} "
+        f"to fetch {name} again."
+    )
+
+
+def foreign_aside_message(name: str, aside: str) -> str:
+    return (
+        f"{aside} is there, but not as this role left it (no record of it in the model folder's "
+        f".verified.json, or it changed since): move it away or remove it to fetch {name} again."
+    )
+
+
+def unrecorded_file_message(path: str, reason: str, sha256_from: str) -> str:
+    return (
+        f"{path} is not the file the source publishes ({reason}), and this role did not download "
+        f"it (the model folder's .verified.json has no record of it): the role replaces only "
+        f"files it downloaded. Move it away to have it fetched, or correct "
+        f"{SOURCE_OF_SHA256.get(sha256_from, 'the source settings')} if the file is the right one."
+    )
+
+
+def not_a_file_message(path: str, kind: str) -> str:
+    return (
+        f"{path} is a {kind}, not a file this role downloaded: the role never replaces or follows "
+        "it. Move it away (the role then fetches the file), or set weights_models_dir to a folder "
+        "that holds the model's files themselves."
+    )

@@ -22,6 +22,9 @@ description:
   - When I(stamp) records a verified download of the same source at a commit revision (or the same
     URL list) and every file still has the recorded size and mtime, the manifest comes from the
     stamp and no request is made. Re-runs work offline and cost nothing.
+  - A pinned hash or a URL entry's sha256 that is not 64 hex digits, a URL that is not http(s),
+    an unknown key in a URL entry and a file name that would leave the model folder are refused
+    before any request, naming the entry.
   - Reads only; never changes the host.
 options:
   kind:
@@ -126,6 +129,8 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 from ansible_collections.sparkops.llm.plugins.module_utils.weights import (
     WeightsError,
+    check_pins,
+    check_url_entries,
     hub_manifest,
     is_commit,
     next_link,
@@ -229,6 +234,14 @@ def main() -> None:
         supports_check_mode=True,
     )
     p = module.params
+    # Malformed hashes and URL entries are refused before the stamp or the network is read.
+    try:
+        if p["kind"] == "hf":
+            check_pins(p["pins"])
+        else:
+            check_url_entries(p["urls"])
+    except WeightsError as exc:
+        module.fail_json(msg=str(exc))
     if p["kind"] == "hf":
         source = {
             "kind": "hf",

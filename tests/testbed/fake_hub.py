@@ -38,7 +38,8 @@ Not reproduced: the Xet protocol (``X-Xet-Hash`` headers, CAS); the role turns X
 Faults for the tests, read from ``<root>/faults.json`` at every request:
 ``{"drop_after": {"<name>": N}}`` sends N bytes of the body, then closes the connection (once:
 the entry is removed when it fires); ``{"corrupt": ["<name>"]}`` serves the file with one byte
-changed (same size, wrong sha256) until removed. Every request is appended to
+changed (same size, wrong sha256) until removed; ``{"rate": {"<name>": B}}`` serves that file at
+B bytes per second (a download slow enough to be stopped part-way). Every request is appended to
 ``<root>/requests.log`` (JSON lines: method, path, range, status, bytes sent, whether a valid
 token came); the token itself is never written anywhere by this server.
 
@@ -225,6 +226,7 @@ def make_handler(state: State, role: str):
                 return
             faults = state.faults()
             corrupt = name in faults.get("corrupt", [])
+            rate = int(faults.get("rate", {}).get(name, state.rate))
             drop = state.take_drop(name)
             sent = 0
             began = time.monotonic()
@@ -247,8 +249,8 @@ def make_handler(state: State, role: str):
                     self.wfile.write(block)
                     sent += len(block)
                     position += len(block)
-                    if state.rate:
-                        ahead = sent / state.rate - (time.monotonic() - began)
+                    if rate:
+                        ahead = sent / rate - (time.monotonic() - began)
                         if ahead > 0:
                             time.sleep(ahead)
             self._record(status, sent, file=name, corrupt=corrupt)

@@ -91,6 +91,84 @@ def test_url_entries_need_a_sha256_and_a_size():
         w.url_manifest([entry], {entry["url"]: None})
 
 
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        (
+            {"url": "https://m/a.gguf", "sha256": "abc"},
+            "weights_urls entry 1 (https://m/a.gguf) needs a sha256 of 64 hex digits (got 'abc')",
+        ),
+        ({"url": "https://m/a.gguf", "sha256": "g" * 64}, "needs a sha256 of 64 hex digits"),
+        ({"url": "https://m/a.gguf"}, "needs a sha256 of 64 hex digits (got '')"),
+        ({"url": "file:///etc/shadow", "sha256": "a" * 64}, "starts with http:// or https://"),
+        ({"url": "https://m/a.gguf", "sha256": "a" * 64, "sha265": "x"}, "unknown key(s) sha265"),
+        ({"url": "https://m/a.gguf", "sha256": "a" * 64, "size": -1}, "has size -1"),
+        ({"url": "https://m/a.gguf", "sha256": "a" * 64, "name": "../x"}, "its file name '../x'"),
+        ({"url": "https://m/", "sha256": "a" * 64, "name": ".verified.json"}, "keeps for itself"),
+    ],
+    ids=["short", "not-hex", "none", "file-url", "unknown-key", "size", "dotdot", "reserved"],
+)
+def test_a_bad_url_entry_is_refused_naming_it(entry, expected):
+    with pytest.raises(w.WeightsError) as raised:
+        w.check_url_entries([entry])
+    assert expected in str(raised.value)
+    assert str(raised.value).startswith("weights_urls entry 1")
+
+
+def test_a_repeated_url_file_name_is_refused():
+    entries = [{"url": f"https://m{i}/a.gguf", "sha256": "a" * 64} for i in (1, 2)]
+    with pytest.raises(w.WeightsError, match="weights_urls entry 2 .*'a.gguf' is repeated"):
+        w.check_url_entries(entries)
+
+
+def test_a_pin_that_is_not_a_sha256_is_refused_naming_the_file():
+    with pytest.raises(w.WeightsError, match=r"weights_hf_sha256 pins 'abc' for a.gguf"):
+        w.check_pins({"a.gguf": "abc"})
+    w.check_pins(REAL_SHA)
+
+
+@pytest.mark.parametrize(
+    "name", ["../../etc/shadow", "/etc/shadow", "a/../b", "a//b", ".incoming/x", "x.part", "x\\y"]
+)
+def test_a_listed_name_that_leaves_the_folder_or_takes_the_roles_own_is_refused(name):
+    assert w.name_problem(name)
+    listing = {name: {"size": 1, "sha256": "a" * 64}}
+    with pytest.raises(w.WeightsError, match="the role writes files only inside the model folder"):
+        w.hub_manifest(listing, ["*"], {}, "hub")
+
+
+@pytest.mark.parametrize("name", ["a.gguf", "Q4_K_M/model-00001-of-00002.gguf", ".gitattributes"])
+def test_plain_and_subfolder_names_are_accepted(name):
+    assert w.name_problem(name) == ""
+
+
+@pytest.mark.parametrize(
+    ("record", "aside", "expected", "decision"),
+    [
+        (None, None, "e", "none"),
+        ({"size": 1, "mtime_ns": 2, "sha256": "f", "expected": "e"}, None, "e", "forget"),
+        ({"size": 1, "mtime_ns": 2, "sha256": "f", "expected": "e"}, (1, 2), "e", "refuse"),
+        ({"size": 1, "mtime_ns": 2, "sha256": "f", "expected": "e"}, (1, 2), "f", "restore"),
+        ({"size": 1, "mtime_ns": 2, "sha256": "f", "expected": "e"}, (1, 2), "g", "stale"),
+        ({"size": 1, "mtime_ns": 2, "sha256": "f", "expected": "e"}, (1, 3), "e", "foreign"),
+        (None, (1, 2), "e", "foreign"),
+        ({"size": 1, "mtime_ns": 2, "sha256": "f", "expected": "e"}, "other", "e", "foreign"),
+    ],
+    ids=[
+        "nothing",
+        "user-removed-it",
+        "same-sha",
+        "fixed-sha",
+        "third-sha",
+        "changed",
+        "unknown",
+        "link",
+    ],
+)
+def test_what_happens_to_a_kept_mismatch(record, aside, expected, decision):
+    assert w.aside_decision(record, aside, expected, 1) == decision
+
+
 def test_first_shard_is_shard_one_whatever_the_order():
     assert w.first_shard(list(reversed(SHARDS))) == SHARDS[0]
     assert w.first_shard(["model.gguf"]) == "model.gguf"
@@ -130,16 +208,178 @@ def test_verify_hashes_once_then_trusts_the_stamp(tmp_path, module_runner):
     assert second["hashed"] == [] and second["verified"] == ["a.gguf"] and not second["changed"]
 
 
-def test_verify_removes_a_corrupt_file_and_counts_partials(tmp_path, module_runner):
+def test_verify_keeps_a_damaged_download_until_a_verified_copy_replaces_it(tmp_path, module_runner):
     item = write(tmp_path, "a.gguf", b"GGUF" + b"x" * 100)
-    (tmp_path / "a.gguf").write_bytes(b"GGUF" + b"y" * 100)
-    (tmp_path / "b.gguf.part").write_bytes(b"z" * 7)
     args = {"directory": str(tmp_path), "files": [item], "stamp": str(tmp_path / ".v.json")}
+    module_runner(weights_verify.main, args)  # recorded: the role's own file from now on
+    (tmp_path / "a.gguf").write_bytes(b"GGUF" + b"y" * 100)
+    (tmp_path / ".incoming").mkdir()
+    (tmp_path / ".incoming" / "a.gguf.part").write_bytes(b"z" * 7)
     failed, result = module_runner(weights_verify.main, args)
     assert not failed and result["missing"] == ["a.gguf"]
     assert result["bad"][0]["reason"].startswith("sha256 ")
-    assert not (tmp_path / "a.gguf").exists()
+    # Not removed: it stays (and stays recorded) until the new copy is verified.
+    assert (tmp_path / "a.gguf").read_bytes() == b"GGUF" + b"y" * 100
+    assert "a.gguf" in json.loads((tmp_path / ".v.json").read_text())["files"]
     assert result["bytes_partial"] == 7 and result["bytes_missing"] == 104
+
+    (tmp_path / ".incoming" / "a.gguf.part").unlink()
+    (tmp_path / ".incoming" / "a.gguf").write_bytes(b"GGUF" + b"x" * 100)
+    failed, result = module_runner(weights_verify.main, {**args, "settle": True})
+    assert not failed and result["settled"] == ["a.gguf"] and result["missing"] == []
+    assert (tmp_path / "a.gguf").read_bytes() == b"GGUF" + b"x" * 100
+    assert not (tmp_path / ".incoming" / "a.gguf").exists()
+
+
+def test_verify_refuses_a_wrong_file_it_did_not_download_and_leaves_it(tmp_path, module_runner):
+    item = write(tmp_path, "a.gguf", b"GGUF" + b"x" * 100)
+    (tmp_path / "a.gguf").write_bytes(b"GGUF" + b"y" * 100)  # someone's own copy, not the role's
+    args = {"directory": str(tmp_path), "files": [item], "stamp": str(tmp_path / ".v.json")}
+    before = snapshot(tmp_path)
+    failed, result = module_runner(weights_verify.main, args)
+    assert failed
+    assert f"{tmp_path}/a.gguf is not the file the source publishes (sha256 " in result["msg"]
+    assert "this role did not download it" in result["msg"]
+    assert snapshot(tmp_path) == before
+
+
+@pytest.mark.parametrize("where", ["final", "staged", "folder"])
+def test_verify_never_follows_a_link_in_the_model_folder(tmp_path, module_runner, where):
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (target / "a.gguf").write_bytes(b"precious")
+    model = tmp_path / "model"
+    item = {"name": "a.gguf", "size": 8, "sha256": "0" * 64, "sha256_from": "list"}
+    if where == "folder":
+        model.symlink_to(target)
+    else:
+        (model / ".incoming").mkdir(parents=True)
+        link = model / "a.gguf" if where == "final" else model / ".incoming" / "a.gguf"
+        link.symlink_to(target / "a.gguf")
+    args = {
+        "directory": str(model),
+        "files": [item],
+        "stamp": str(model / ".v.json"),
+        "settle": True,
+    }
+    before = snapshot(tmp_path)
+    failed, result = module_runner(weights_verify.main, args)
+    assert failed and "Nothing was changed" in result["msg"]
+    assert " is a link, not a " in result["msg"], result["msg"]
+    assert snapshot(tmp_path) == before
+    assert (target / "a.gguf").read_bytes() == b"precious"
+
+
+def mismatch_setup(tmp_path, module_runner):
+    """A URL download whose listed sha256 is wrong: the file the mirror serves is good."""
+    data = b"GGUF" + b"m" * 200
+    actual = hashlib.sha256(data).hexdigest()
+    wrong = "1" * 64
+    item = {"name": "m.gguf", "size": len(data), "sha256": wrong, "sha256_from": "list"}
+    (tmp_path / ".incoming").mkdir()
+    (tmp_path / ".incoming" / "m.gguf").write_bytes(data)
+    args = {
+        "directory": str(tmp_path),
+        "files": [item],
+        "stamp": str(tmp_path / ".v.json"),
+        "where": "1 URL(s) from weights_urls",
+    }
+    failed, result = module_runner(weights_verify.main, {**args, "settle": True})
+    return data, actual, wrong, item, args, failed, result
+
+
+def test_a_download_with_another_sha256_is_kept_aside_and_named(tmp_path, module_runner):
+    data, actual, wrong, _item, _args, failed, result = mismatch_setup(tmp_path, module_runner)
+    aside = tmp_path / "m.gguf.sha256-mismatch"
+    assert failed and result["set_aside"] == ["m.gguf"]
+    message = result["msg"]
+    assert "Checksum mismatch: m.gguf as downloaded from 1 URL(s) from weights_urls" in message
+    assert f"has sha256 {actual}, expected sha256 {wrong} (weights_urls)" in message
+    assert f"kept as {aside}" in message
+    assert f"set the sha256 of m.gguf's entry in weights_urls to {actual}" in message
+    assert aside.read_bytes() == data and not (tmp_path / "m.gguf").exists()
+    record = json.loads((tmp_path / ".v.json").read_text())["mismatch"]["m.gguf"]
+    assert record["sha256"] == actual and record["expected"] == wrong
+
+
+def test_a_kept_mismatch_is_refused_on_every_later_run_without_a_change(tmp_path, module_runner):
+    _data, actual, wrong, _item, args, _failed, _result = mismatch_setup(tmp_path, module_runner)
+    before = snapshot(tmp_path)
+    for settle in (False, True):
+        failed, result = module_runner(weights_verify.main, {**args, "settle": settle})
+        assert failed
+        assert (
+            f"{tmp_path}/m.gguf.sha256-mismatch holds m.gguf as downloaded earlier" in result["msg"]
+        )
+        assert f"expected sha256 {wrong} (weights_urls)" in result["msg"]
+        assert "is not fetched again while that file is there" in result["msg"]
+        assert snapshot(tmp_path) == before
+
+
+def test_the_corrected_sha256_puts_the_kept_file_in_place_without_hashing(tmp_path, module_runner):
+    data, actual, _wrong, item, args, _failed, _result = mismatch_setup(tmp_path, module_runner)
+    fixed = {**args, "files": [{**item, "sha256": actual}]}
+    failed, plan = module_runner(weights_verify.main, fixed)
+    assert not failed and plan["restorable"] == ["m.gguf"] and plan["missing"] == []
+    failed, result = module_runner(weights_verify.main, {**fixed, "settle": True})
+    assert not failed and result["settled"] == ["m.gguf"] and result["hashed"] == []
+    assert (tmp_path / "m.gguf").read_bytes() == data
+    assert not (tmp_path / "m.gguf.sha256-mismatch").exists()
+    stamp = json.loads((tmp_path / ".v.json").read_text())
+    assert stamp["mismatch"] == {} and stamp["files"]["m.gguf"]["sha256"] == actual
+    failed, again = module_runner(weights_verify.main, fixed)
+    assert not failed and again["verified"] == ["m.gguf"] and not again["changed"]
+
+
+def test_removing_the_kept_file_lets_the_next_run_fetch_again(tmp_path, module_runner):
+    _data, _actual, _wrong, _item, args, _failed, _result = mismatch_setup(tmp_path, module_runner)
+    (tmp_path / "m.gguf.sha256-mismatch").unlink()
+    failed, result = module_runner(weights_verify.main, args)
+    assert not failed and result["missing"] == ["m.gguf"]
+    assert json.loads((tmp_path / ".v.json").read_text())["mismatch"] == {}
+
+
+def test_a_changed_or_unknown_kept_file_is_refused(tmp_path, module_runner):
+    _data, _actual, _wrong, item, args, _failed, _result = mismatch_setup(tmp_path, module_runner)
+    aside = tmp_path / "m.gguf.sha256-mismatch"
+    os.utime(aside, ns=(1, 1))  # not as the role left it
+    failed, result = module_runner(weights_verify.main, args)
+    assert failed and "is there, but not as this role left it" in result["msg"]
+    # A third sha256, which the kept file does not hold either.
+    os.utime(aside, ns=(1, 1))
+    stamp = json.loads((tmp_path / ".v.json").read_text())
+    stamp["mismatch"]["m.gguf"]["mtime_ns"] = 1
+    (tmp_path / ".v.json").write_text(json.dumps(stamp))
+    failed, result = module_runner(
+        weights_verify.main, {**args, "files": [{**item, "sha256": "2" * 64}]}
+    )
+    assert failed and "which is neither the sha256 expected then" in result["msg"]
+
+
+def test_check_mode_settles_nothing(tmp_path, module_runner):
+    data = b"GGUF" + b"c" * 50
+    item = {"name": "c.gguf", "size": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+    (tmp_path / ".incoming").mkdir()
+    (tmp_path / ".incoming" / "c.gguf").write_bytes(data)
+    args = {"directory": str(tmp_path), "files": [item], "stamp": str(tmp_path / ".v.json")}
+    before = snapshot(tmp_path)
+    failed, result = module_runner(
+        weights_verify.main, {**args, "settle": True, "_ansible_check_mode": True}
+    )
+    assert not failed and result["changed"] and result["settled"] == ["c.gguf"]
+    assert snapshot(tmp_path) == before
+
+
+def snapshot(folder: Path) -> dict:
+    """Every entry under folder with its kind, size, mtime and link target (never followed)."""
+    entries = {}
+    for root, dirs, files in os.walk(folder):
+        for name in dirs + files:
+            path = Path(root) / name
+            st = path.lstat()
+            link = os.readlink(path) if path.is_symlink() else None
+            entries[str(path)] = (st.st_mode, st.st_size, st.st_mtime_ns, link)
+    return entries
 
 
 def test_verify_writes_nothing_when_the_folder_is_missing(tmp_path, module_runner):

@@ -9,7 +9,10 @@ rollback, pruning and a corrupt archive.
 from __future__ import annotations
 
 import json
+import re
 
+import interrupt
+import pytest
 from conftest import run_playbook
 
 PREFIX = "/opt/sparkops/llama.cpp"
@@ -22,6 +25,10 @@ def llama_facts(host):
 
 def current_stamp(host):
     return host.file(f"{PREFIX}/current").linked_to.rsplit("/", 1)[-1]
+
+
+def prefix_entries(host):
+    return sorted(host.run(f"ls -A {PREFIX}").stdout.split())
 
 
 def test_llama_server_from_current_runs(host):
@@ -121,15 +128,48 @@ def test_no_patches_builds_upstream_under_its_own_stamp(host, scenario_dir):
     assert log.count("llama.cpp build ") == 1
 
 
+NEW_FLAG = {"llama_cpp_cmake_extra_args": ["-DLLAMA_BUILD_NUMBER=4242"]}
+
+
+def test_a_build_killed_midway_leaves_current_and_no_half_build_in_place(host, scenario_dir):
+    before = prefix_entries(host)
+    in_use = current_stamp(host)
+    # After configure, before the link: ninja runs and has compiled 5 objects of the new stamp,
+    # whose log is the newest (the others are not written by this run).
+    compiling = (
+        'pgrep -f "cmake --build" >/dev/null && [ "$(grep -c "^\\[[0-9]*/[0-9]*\\]" '
+        '"$(ls -t /var/log/sparkops/llama-cpp-build-*.log | head -n 1)")" -ge 5 ]'
+    )
+    interrupt.arm(host, compiling, f"{WORK}/build/.*[.]sh")
+    run = run_playbook(scenario_dir / "converge.yml", NEW_FLAG)
+    assert interrupt.killed(host), run.describe()
+    log = host.check_output("ls -t /var/log/sparkops/llama-cpp-build-*.log | head -n 1")
+    stamp = log.rsplit("llama-cpp-build-", 1)[1][: -len(".log")]
+    assert run.returncode != 0, run.describe()
+    assert f"llama.cpp cpu build {stamp} failed (rc=" in " ".join(run.output.split())
+    text = host.file(log).content_string
+    done, total = map(int, re.findall(r"^\[(\d+)/(\d+)\]", text, re.M)[-1])
+    assert 5 <= done < total and "installed" not in text, (done, total)
+    # Nothing half-built in place: no folder of the new stamp, current still on the build in use.
+    assert prefix_entries(host) == before, (before, stamp)
+    assert current_stamp(host) == in_use
+    assert host.run(f"{PREFIX}/current/bin/llama-server --version").rc == 0
+
+
 def test_a_changed_flag_builds_a_new_stamp_once_then_settles(host, scenario_dir):
     first_stamp = llama_facts(host)["stamp"]
-    extra = {"llama_cpp_cmake_extra_args": ["-DLLAMA_BUILD_NUMBER=4242"]}
+    extra = NEW_FLAG
     run = run_playbook(scenario_dir / "converge.yml", extra)
     assert run.returncode == 0, run.describe()
     second_stamp = llama_facts(host)["stamp"]
     assert second_stamp != first_stamp
     assert current_stamp(host) == second_stamp
     assert host.file(f"{PREFIX}/{first_stamp}/build-info.json").exists  # previous build kept
+    # The build killed in the test before was repaired: complete, and no stage left behind.
+    assert host.run(f"{PREFIX}/current/bin/llama-server --version").rc == 0
+    assert [name for name in prefix_entries(host) if name.endswith(".partial")] == []
+    log = host.file(f"/var/log/sparkops/llama-cpp-build-{second_stamp}.log").content_string
+    assert log.count(f"installed {PREFIX}/{second_stamp}") == 1
 
     again = run_playbook(scenario_dir / "converge.yml", extra)
     assert again.changed == 0, again.describe()
@@ -156,16 +196,116 @@ def test_rollback_switches_current_without_building(host, scenario_dir):
 
 
 def test_keep_builds_prunes_all_but_the_current(host, scenario_dir):
-    run = run_playbook(scenario_dir / "converge.yml", {"llama_cpp_keep_builds": 1})
-    assert run.returncode == 0, run.describe()
-    left = [name for name in host.run(f"ls {PREFIX}").stdout.split() if name != "current"]
-    assert left == [current_stamp(host)]
+    # Someone's own folder, a link to a folder elsewhere named like a stage, and a stage that a
+    # killed build left (marked by the build script): only the last is the role's to remove.
+    host.check_output(
+        f"mkdir -p {PREFIX}/notes /root/keep && echo mine > {PREFIX}/notes/todo "
+        "&& echo precious > /root/keep/file "
+        f"&& ln -sfn /root/keep {PREFIX}/0000000-cpu-000.partial "
+        f"&& mkdir -p {PREFIX}/1111111-cpu-111.partial/bin "
+        f"&& touch {PREFIX}/1111111-cpu-111.partial/.sparkops-stage"
+    )
+    try:
+        run = run_playbook(scenario_dir / "converge.yml", {"llama_cpp_keep_builds": 1})
+        assert run.returncode == 0, run.describe()
+        left = [name for name in prefix_entries(host) if name != "current"]
+        expected = [".sparkops-owned", "0000000-cpu-000.partial", "notes", current_stamp(host)]
+        assert left == sorted(expected)
+        assert host.file(f"{PREFIX}/notes/todo").content_string == "mine\n"
+        assert host.file("/root/keep/file").content_string == "precious\n"
+    finally:
+        host.run(f"rm -rf {PREFIX}/notes {PREFIX}/0000000-cpu-000.partial /root/keep")
 
 
-def test_an_archive_with_another_sha256_is_refused_and_removed(host, scenario_dir):
+def test_an_archive_with_another_sha256_is_refused_before_it_is_copied(host, scenario_dir):
     wrong = "0" * 64
-    run = run_playbook(scenario_dir / "converge.yml", {"llama_cpp_archive_sha256": wrong})
-    assert run.returncode != 0
-    assert "is not the one you pinned" in " ".join(run.output.split()), run.describe()
+    for mode in ([], ["--check"]):
+        run = run_playbook(
+            scenario_dir / "converge.yml", {"llama_cpp_archive_sha256": wrong}, *mode
+        )
+        assert run.returncode != 0 and run.changed == 0, run.describe()
+        said = " ".join(run.output.split())
+        assert "on the controller, but llama_cpp_archive_sha256 is " + wrong in said, run.describe()
+        assert "is not the one you pinned" in said
     leftovers = host.run("ls /var/cache/sparkops/llama.cpp/downloads").stdout.split()
     assert all(wrong[:12] not in name for name in leftovers)
+
+
+def host_snapshot(host) -> str:
+    """What a refused setting could have touched: the role's folders and the system and user
+    folders a bad setting names (entries with kind, size, mtime, mode, owner, link target)."""
+    fmt = "'%p %y %s %T@ %m %u:%g %l\\n'"
+    trees = host.check_output(
+        f"find {PREFIX} /var/log/sparkops /home/dev -printf {fmt} | sort; "
+        f"find {WORK} /var/cache/sparkops/ccache -maxdepth 2 -printf {fmt} | sort"
+    )
+    tops = host.check_output(
+        "stat -c '%n %F %a %U:%G' / /opt /opt/sparkops /var/cache /var/log /tmp"
+    )
+    return trees + tops
+
+
+BAD_INPUTS = [
+    ({"llama_cpp_prefix": "/"}, "llama_cpp_prefix is /, which is a system folder", True),
+    ({"llama_cpp_prefix": "/opt"}, "llama_cpp_prefix is /opt, which is a system folder", False),
+    (
+        {"llama_cpp_prefix": "/opt/sparkops"},
+        "llama_cpp_prefix is /opt/sparkops, which is a folder the collection's roles share",
+        False,
+    ),
+    (
+        {"llama_cpp_prefix": "/home/dev"},
+        "llama_cpp_prefix is /home/dev, which already holds files this collection did not put",
+        True,
+    ),
+    (
+        {"llama_cpp_work_dir": f"{PREFIX}/work"},
+        f"llama_cpp_prefix is {PREFIX}, which holds {PREFIX}/work",
+        False,
+    ),
+    (
+        {"llama_cpp_work_dir": "/var/cache"},
+        "llama_cpp_work_dir is /var/cache, which is a system",
+        False,
+    ),
+    (
+        {"llama_cpp_ccache_dir": "/tmp"},
+        "llama_cpp_ccache_dir is /tmp, which is a system folder",
+        False,
+    ),
+    (
+        {"llama_cpp_log_dir": "/var/log"},
+        "llama_cpp_log_dir is /var/log, which is a system folder",
+        False,
+    ),
+    (
+        {"llama_cpp_rollback_to": "../../../usr"},
+        "llama_cpp_rollback_to, when set, is the name of a build folder under llama_cpp_prefix "
+        "(got '../../../usr')",
+        True,
+    ),
+    (
+        {"llama_cpp_archive_sha256": "abc"},
+        "llama_cpp_archive_sha256 (64 hex characters, got 'abc')",
+        False,
+    ),
+    (
+        {"llama_cpp_backend": "cuda"},
+        "llama_cpp_backend is cuda but /usr/local/cuda/bin/nvcc does not exist",
+        True,
+    ),
+]
+
+
+# One input per refusing task also runs under --check: each refusal holds there too.
+@pytest.mark.parametrize(("extra", "expected", "also_check"), BAD_INPUTS, ids=lambda v: str(v)[:40])
+def test_bad_input_fails_clearly_and_changes_nothing(
+    host, scenario_dir, extra, expected, also_check
+):
+    before = host_snapshot(host)
+    for mode in ([], ["--check"]) if also_check else ([],):
+        run = run_playbook(scenario_dir / "converge.yml", extra, *mode)
+        assert run.returncode != 0, run.describe()
+        assert expected in " ".join(run.output.split()), run.describe()
+        assert run.changed == 0, run.describe()
+        assert host_snapshot(host) == before, mode

@@ -20,6 +20,7 @@ import json
 import re
 import shlex
 
+import interrupt
 import pytest
 from conftest import run_playbook
 
@@ -59,6 +60,27 @@ def requests(host) -> list[dict]:
 
 def converge(scenario_dir, extra=None, *args):
     return run_playbook(scenario_dir / "converge.yml", extra, *args)
+
+
+def model_snapshot(host, directory=MODEL_DIR) -> str:
+    """Every entry under the model folder: kind, size, mtime, mode, owner, link target."""
+    return host.check_output(f"find {directory} -printf '%p %y %s %T@ %m %u:%g %l\\n' | sort")
+
+
+# What a refused setting could have touched: the collection's folders (every entry) and the
+# system and user folders a bad setting names (their kind, mode and owner).
+TREES = " ".join(
+    ["/var/lib/sparkops", "/opt/sparkops", "/var/log/sparkops", "/var/cache/sparkops/huggingface"]
+    + ["/etc/sparkops"]
+)
+TOPS = "/ /var /var/lib /var/log /usr /home /home/dev /root /opt"
+
+
+def host_snapshot(host) -> str:
+    trees = host.check_output(f"find {TREES} -printf '%p %y %s %T@ %m %u:%g %l\\n' | sort")
+    tops = host.check_output(f"stat -c '%n %F %a %U:%G' {TOPS}")
+    home = host.check_output("find /home/dev -printf '%p %y %s %T@ %m %u:%g\\n' | sort")
+    return trees + tops + home
 
 
 @pytest.fixture(autouse=True)
@@ -127,6 +149,35 @@ def test_download_resumes_after_the_server_drops_the_connection(host, scenario_d
     assert re.search(r"\d+ of 38000000 bytes on disk \(\d+%", flat(run.output)), run.describe()
 
 
+def test_a_download_killed_midway_leaves_nothing_at_the_name_and_the_next_run_resumes(
+    host, scenario_dir
+):
+    host.check_output(f"rm -f {MODEL_DIR}/{SHARDS[1]}")
+    # Slow enough (24 MB at 1.5 MB/s) to be stopped after hf wrote its first 10 MiB block.
+    set_faults(host, {"rate": {SHARDS[1]: 1500000}})
+    partial = f"[ -n \"$(find {MODEL_DIR}/.incoming -name '*.incomplete' -size +10485759c)\" ]"
+    interrupt.arm(host, partial, "/opt/sparkops/weights/fetch-gpt-oss-120b.sh")
+    run = converge(scenario_dir)
+    assert interrupt.killed(host), run.describe()
+    assert run.returncode != 0, run.describe()
+    assert re.search(r"download of gpt-oss-120b \(1 file\(s\)\) failed \(rc=", flat(run.output))
+    # Killed part-way: the partial file is in the staging folder, nothing at the model's name.
+    assert not host.file(f"{MODEL_DIR}/{SHARDS[1]}").exists
+    names = host.check_output(f"ls -A {MODEL_DIR}").split()
+    assert sorted(names) == sorted([".incoming", ".verified.json", SHARDS[0], SHARDS[2]]), names
+
+    set_faults(host, {})
+    clear_requests(host)
+    repaired = converge(scenario_dir)
+    assert repaired.returncode == 0, repaired.describe()
+    assert sha256_on_disk(host, SHARDS[1]) == published_sha256(host)[SHARDS[1]]
+    gets = [r for r in requests(host) if r["server"] == "cdn" and r.get("file") == SHARDS[1]]
+    start = int(re.match(r"bytes=(\d+)-", gets[0]["range"] or "bytes=0-").group(1))
+    assert start >= 10485760 and gets[0]["status"] == 206, gets  # resumed, not started over
+    assert host.run(f"find {MODEL_DIR}/.incoming -name '*.incomplete'").stdout.strip() == ""
+    assert converge(scenario_dir).changed == 0
+
+
 @pytest.mark.parametrize(
     ("damage", "reason"),
     [
@@ -158,19 +209,35 @@ def test_a_damaged_file_is_detected_and_fetched_again(host, scenario_dir, damage
     assert again.changed == 0, again.describe()
 
 
-def test_a_source_serving_other_bytes_than_it_publishes_fails_clearly(host, scenario_dir):
+def test_a_source_serving_other_bytes_than_it_publishes_stops_and_keeps_the_file(
+    host, scenario_dir
+):
     host.check_output(f"rm -f {MODEL_DIR}/{SHARDS[0]}")
     set_faults(host, {"corrupt": [SHARDS[0]]})
     run = converge(scenario_dir)
     assert run.returncode != 0, run.describe()
     message = flat(run.output)
     expected = published_sha256(host)[SHARDS[0]]
+    aside = f"{MODEL_DIR}/{SHARDS[0]}.sha256-mismatch"
     assert f"Checksum mismatch: {SHARDS[0]} as downloaded from" in message, run.describe()
-    assert f"expected {expected} (the Hub's LFS metadata)" in message, run.describe()
-    assert "The file was removed" in message
+    assert f"expected sha256 {expected} (the Hub's LFS metadata" in message, run.describe()
+    assert f"The download is kept as {aside} and is not fetched again" in message
+    # Nothing unverified ever takes the file's name; the download is kept, not deleted.
     assert not host.file(f"{MODEL_DIR}/{SHARDS[0]}").exists
+    assert host.file(aside).size == SIZES[SHARDS[0]]
 
+    # The next run refuses before fetching anything, and changes nothing, until the user acts.
     set_faults(host, {})
+    clear_requests(host)
+    before = model_snapshot(host)
+    again = converge(scenario_dir)
+    assert again.returncode != 0, again.describe()
+    assert f"{aside} holds {SHARDS[0]} as downloaded earlier" in flat(again.output)
+    assert f"remove {aside} to fetch it again" in flat(again.output)
+    assert [r for r in requests(host) if r["server"] == "cdn"] == []
+    assert model_snapshot(host) == before
+
+    host.check_output(f"rm -f {aside}")
     healed = converge(scenario_dir)
     assert healed.returncode == 0, healed.describe()
     assert sha256_on_disk(host, SHARDS[0]) == expected
@@ -270,3 +337,141 @@ def test_url_mode_resumes_with_curl_and_verifies(host, scenario_dir):
 
     again = converge(scenario_dir, extra)
     assert again.changed == 0, again.describe()
+
+
+def test_a_link_at_a_model_files_name_is_refused_and_never_followed(host, scenario_dir):
+    path = f"{MODEL_DIR}/{SHARDS[2]}"
+    host.check_output(f"mv {path} /root/shard3 && printf precious > /root/precious")
+    host.check_output(f"ln -s /root/precious {path}")
+    try:
+        before = model_snapshot(host)
+        run = converge(scenario_dir)
+        assert run.returncode != 0, run.describe()
+        assert f"{path} is a link, not a file this role downloaded" in flat(run.output)
+        assert model_snapshot(host) == before
+        assert host.file("/root/precious").content_string == "precious"
+    finally:
+        host.check_output(f"rm -f {path} && mv /root/shard3 {path}")
+    # The shard put back as it was is known again by its record: nothing is fetched.
+    clear_requests(host)
+    back = converge(scenario_dir)
+    assert back.returncode == 0, back.describe()
+    assert [r for r in requests(host) if r["server"] == "cdn"] == []
+
+
+BAD_INPUTS = [
+    (
+        {"weights_models_dir": "/var/lib"},
+        "weights_models_dir is /var/lib, which is a system folder",
+        True,
+    ),
+    (
+        {"weights_models_dir": "/home"},
+        "weights_models_dir is /home, which is a system folder",
+        False,
+    ),
+    (
+        {"weights_models_dir": "/var/lib/sparkops"},
+        "weights_models_dir is /var/lib/sparkops, which is a folder the collection's roles share",
+        False,
+    ),
+    (
+        {"weights_models_dir": "/home/dev"},
+        "weights_models_dir is /home/dev, which already holds files this collection did not put",
+        True,
+    ),
+    (
+        {"weights_log_dir": "/var/log"},
+        "weights_log_dir is /var/log, which is a system folder",
+        False,
+    ),
+    ({"weights_hf_venv": "/usr"}, "weights_hf_venv is /usr, which is a system folder", False),
+    (
+        {"weights_hf_sha256": {SHARDS[0]: "abc123"}},
+        f"weights_hf_sha256 pins 'abc123' for {SHARDS[0]}: a sha256 is 64 hex digits",
+        True,
+    ),
+    (
+        {
+            "weights_source": "url",
+            "weights_urls": [{"url": "http://127.0.0.1:8789/mirror/x.gguf", "sha256": "xyz"}],
+        },
+        "weights_urls entry 1 (http://127.0.0.1:8789/mirror/x.gguf) needs a sha256 of 64 hex "
+        "digits (got 'xyz')",
+        True,
+    ),
+    (
+        {
+            "weights_source": "url",
+            "weights_urls": [{"url": "file:///etc/shadow", "sha256": "a" * 64}],
+        },
+        "weights_urls entry 1 needs a url that starts with http:// or https://",
+        False,
+    ),
+]
+
+
+# One input per refusing task also runs under --check: each refusal holds there too.
+@pytest.mark.parametrize(("extra", "expected", "also_check"), BAD_INPUTS, ids=lambda v: str(v)[:40])
+def test_bad_input_fails_clearly_and_changes_nothing(
+    host, scenario_dir, extra, expected, also_check
+):
+    before = host_snapshot(host)
+    for mode in ([], ["--check"]) if also_check else ([],):
+        run = converge(scenario_dir, extra, *mode)
+        assert run.returncode != 0, run.describe()
+        assert expected in flat(run.output), run.describe()
+        assert run.changed == 0, run.describe()
+        assert host_snapshot(host) == before, mode
+
+
+def test_a_wrong_sha256_in_weights_urls_stops_once_and_is_fixed_without_a_download(
+    host, scenario_dir
+):
+    published = published_sha256(host)
+    wrong = "0" * 64
+    directory = "/var/lib/sparkops/models/gpt-oss-120b-wrongsha"
+    aside = f"{directory}/{SHARDS[2]}.sha256-mismatch"
+
+    def extra(sha256_of_shard3):
+        urls = [
+            {"url": f"http://127.0.0.1:8789/mirror/{n}", "sha256": published[n]} for n in SHARDS
+        ]
+        urls[2]["sha256"] = sha256_of_shard3
+        return {
+            "weights_model_name": "gpt-oss-120b-wrongsha",
+            "weights_source": "url",
+            "weights_urls": urls,
+        }
+
+    clear_requests(host)
+    run = converge(scenario_dir, extra(wrong))
+    assert run.returncode != 0, run.describe()
+    message = flat(run.output)
+    assert (
+        f"Checksum mismatch: {SHARDS[2]} as downloaded from 3 URL(s) from weights_urls" in message
+    )
+    assert f"has sha256 {published[SHARDS[2]]}, expected sha256 {wrong} (weights_urls)" in message
+    assert f"set the sha256 of {SHARDS[2]}'s entry in weights_urls to {published[SHARDS[2]]}" in (
+        message
+    )
+    assert host.file(aside).size == SIZES[SHARDS[2]]
+    assert not host.file(f"{directory}/{SHARDS[2]}").exists
+
+    # Not fetched again: every later run stops at once, with nothing changed.
+    clear_requests(host)
+    before = model_snapshot(host, directory)
+    for _ in range(2):
+        again = converge(scenario_dir, extra(wrong))
+        assert again.returncode != 0 and again.changed == 0, again.describe()
+        assert f"{aside} holds {SHARDS[2]} as downloaded earlier" in flat(again.output)
+    assert [r for r in requests(host) if r["method"] == "GET"] == []
+    assert model_snapshot(host, directory) == before
+
+    # The corrected sha256 is what the kept file holds: it takes its name, no byte travels.
+    fixed = converge(scenario_dir, extra(published[SHARDS[2]]))
+    assert fixed.returncode == 0, fixed.describe()
+    assert sha256_on_disk(host, SHARDS[2], directory) == published[SHARDS[2]]
+    assert not host.file(aside).exists
+    assert [r for r in requests(host) if r["method"] == "GET"] == []
+    assert converge(scenario_dir, extra(published[SHARDS[2]])).changed == 0

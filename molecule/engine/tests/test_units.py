@@ -1,0 +1,135 @@
+"""Units on the simulated Spark: every argument reaches the process byte for byte, a unit that
+systemd refuses never replaces the installed one, and SGLang's key is on no command line.
+
+Runs after test_other_engines.py (file order), which leaves llama-server serving. Real parts:
+systemd (PID 1 of the container), its systemd-analyze, the llama.cpp CPU build and /proc.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+
+import yaml
+from conftest import run_playbook
+from test_engine import wait_healthy
+from test_other_engines import tiktoken_vars
+
+UNIT = "sparkops-llama-server.service"
+UNIT_PATH = f"/etc/systemd/system/{UNIT}"
+SGLANG = "sparkops-sglang.service"
+# A real llama-server option whose value is JSON (parsed at start: a mangled value stops it),
+# carrying what systemd would otherwise read as quoting, specifiers or variables.
+KWARGS = json.dumps(
+    {
+        "reasoning_effort": "high",
+        "note": "100% %n of $HOME and ${X}; 'single' \"double\" back\\slash\ttab ü😀",
+    },
+    ensure_ascii=False,
+)
+MODEL = "/var/lib/sparkops/models/testbed-tiny/testbed-tiny.gguf"
+SPACED_DIR = "/var/lib/sparkops/models/test bed 100%"
+SPACED_MODEL = f"{SPACED_DIR}/tiny model.gguf"
+
+
+def flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def main_pid(host, unit: str = UNIT) -> str:
+    return host.run(f"systemctl show -p MainPID --value {unit}").stdout.strip()
+
+
+def process_argv(host, pid: str) -> list[bytes]:
+    """The process's own argv, as the kernel holds it (NUL-separated)."""
+    raw = base64.b64decode(host.check_output(f"base64 -w0 /proc/{pid}/cmdline"))
+    return raw.rstrip(b"\0").split(b"\0")
+
+
+def test_a_json_argument_with_percent_dollar_and_quotes_reaches_llama_server_unchanged(
+    host, scenario_dir
+):
+    run = run_playbook(
+        scenario_dir / "converge.yml",
+        {"engine_llamacpp_extra_args": ["--chat-template-kwargs", KWARGS]},
+    )
+    assert run.returncode == 0, run.describe()
+    assert wait_healthy(host)
+    argv = process_argv(host, main_pid(host))
+    assert argv[argv.index(b"--chat-template-kwargs") + 1] == KWARGS.encode()
+    assert host.run(f"systemd-analyze verify {UNIT_PATH}").rc == 0
+
+
+def test_a_model_path_with_spaces_and_percent_is_served(host, scenario_dir):
+    assert host.run(f"mkdir -p '{SPACED_DIR}' && cp {MODEL} '{SPACED_MODEL}'").rc == 0
+    run = run_playbook(scenario_dir / "converge.yml", {"engine_llamacpp_model_path": SPACED_MODEL})
+    assert run.returncode == 0, run.describe()
+    assert wait_healthy(host)
+    argv = process_argv(host, main_pid(host))
+    assert argv[argv.index(b"-m") + 1] == SPACED_MODEL.encode()
+    # ReadOnlyPaths= is quoted by its own rule: systemd reads the folder back whole.
+    paths = host.run(f"systemctl show -p ReadOnlyPaths --value {UNIT}").stdout.strip()
+    assert paths == SPACED_DIR
+
+
+def test_a_unit_systemd_refuses_is_not_installed_and_the_service_keeps_running(host, scenario_dir):
+    """A model path with a '..' passes every check before the unit, but systemd would ignore
+    ReadOnlyPaths= for it ("not normalized"): the new unit is refused, the old one stays."""
+    before_sha = host.file(UNIT_PATH).sha256sum
+    before_pid = main_pid(host)
+    bad = f"{SPACED_DIR}/../test bed 100%/tiny model.gguf"
+    run = run_playbook(scenario_dir / "converge.yml", {"engine_llamacpp_model_path": bad})
+    assert run.returncode != 0
+    output = flat(run.output)
+    assert f"{UNIT} was not installed: systemd-analyze verify refused the new content" in output, (
+        run.describe()
+    )
+    assert "ReadOnlyPaths= path is not normalized" in output
+    assert host.file(UNIT_PATH).sha256sum == before_sha
+    assert main_pid(host) == before_pid and host.service(UNIT).is_running
+
+
+def test_the_unit_it_replaced_is_kept_as_a_backup(host):
+    """The previous runs replaced the unit twice; the backup is the one before the last."""
+    backup = host.file(f"{UNIT_PATH}.sparkops-backup")
+    assert backup.is_file and backup.mode == 0o644 and backup.user == "root"
+    assert "--chat-template-kwargs" in backup.content_string
+    assert "--chat-template-kwargs" not in host.file(UNIT_PATH).content_string
+
+
+def test_sglang_takes_its_api_key_from_a_file_not_a_command_line(host, scenario_dir):
+    run = run_playbook(
+        scenario_dir / "converge.yml",
+        {
+            "sparkops_engine": "sglang",
+            "sparkops_bind": "0.0.0.0",
+            "engine_generate_api_key": True,
+            "engine_sglang_tiktoken_files": tiktoken_vars(host),
+            "engine_start": False,
+        },
+    )
+    assert run.returncode == 0, run.describe()
+    key = host.file("/etc/sparkops/sglang.key").content_string.strip()
+    assert len(key) == 48
+    config = host.file("/etc/sparkops/sglang.yaml")
+    assert config.mode == 0o600 and config.user == "root" and config.group == "root"
+    assert yaml.safe_load(config.content_string) == {"api-key": key}
+    exec_start = host.run(f"systemctl show -p ExecStart --value {SGLANG}").stdout
+    assert "--config /etc/sparkops/sglang.yaml" in exec_start
+    assert "/etc/sparkops/sglang.yaml:/etc/sparkops/sglang.yaml:ro" in exec_start
+    for text in (
+        exec_start,
+        host.file(f"/etc/systemd/system/{SGLANG}").content_string,
+        host.file("/etc/sparkops/sglang.env").content_string,
+        run.output,
+    ):
+        assert key not in text
+    assert "sh -c" not in exec_start
+
+
+def test_switching_back_removes_sglangs_key_file_and_config(host, scenario_dir):
+    run = run_playbook(scenario_dir / "converge.yml")
+    assert run.returncode == 0, run.describe()
+    assert host.service(UNIT).is_running
+    assert not host.file("/etc/sparkops/sglang.yaml").exists
+    assert not host.file("/etc/sparkops/sglang.key").exists
