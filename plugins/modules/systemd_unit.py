@@ -30,8 +30,8 @@ description:
     In check mode, a drop-in whose main unit is not installed yet is verified beside a stand-in
     unit (C([Service] ExecStart=/bin/true)).
   - Installs atomically (a temporary file in the destination folder, fsync, rename), as root
-    0644, and keeps the unit it replaces as C(NAME.sparkops-backup) beside it (0644 root, since a unit
-    holds no secret; systemd ignores the name). Refuses to replace a symbolic link (a masked
+    0644, and keeps the unit it replaces as C(NAME.sparkops-backup) beside it (0644 root, since a
+    unit holds no secret; systemd ignores the name). Refuses to replace a symbolic link (a masked
     unit is a link to /dev/null) or anything that is not a regular file, and never follows one.
     The temporary folder is removed on every path.
   - Reports a change only when the bytes, the mode or the owner differ, so a re-run changes
