@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import json
+import shlex
 
 import yaml
 from conftest import run_playbook
@@ -67,9 +68,10 @@ def test_a_model_path_with_spaces_and_percent_is_served(host, scenario_dir):
     assert wait_healthy(host)
     argv = process_argv(host, main_pid(host))
     assert argv[argv.index(b"-m") + 1] == SPACED_MODEL.encode()
-    # ReadOnlyPaths= is quoted by its own rule: systemd reads the folder back whole.
+    # ReadOnlyPaths= is quoted by its own rule: systemd reads the folder back whole (and shows
+    # it in double quotes, as it has a space).
     paths = host.run(f"systemctl show -p ReadOnlyPaths --value {UNIT}").stdout.strip()
-    assert paths == SPACED_DIR
+    assert shlex.split(paths) == [SPACED_DIR], paths
 
 
 def test_a_unit_systemd_refuses_is_not_installed_and_the_service_keeps_running(host, scenario_dir):
@@ -105,6 +107,10 @@ def test_sglang_takes_its_api_key_from_a_file_not_a_command_line(host, scenario_
             "sparkops_bind": "0.0.0.0",
             "engine_generate_api_key": True,
             "engine_sglang_tiktoken_files": tiktoken_vars(host),
+            # Folders of its own, so that this test is about the key alone (test_other_engines
+            # covers the default folders).
+            "engine_sglang_hf_cache": "/var/lib/sparkops-units-test/huggingface",
+            "engine_sglang_tiktoken_dir": "/var/lib/sparkops-units-test/tiktoken",
             "engine_start": False,
         },
     )
