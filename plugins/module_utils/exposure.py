@@ -140,6 +140,10 @@ def argument_problems(engine: str, arguments: list, variable: str) -> list[str]:
     return problems
 
 
+# How the messages name each engine (the keys are engine_name's values).
+SERVICE_NAMES = {"llamacpp": "llama-server", "ollama": "Ollama", "sglang": "SGLang"}
+
+
 def environment_problems(engine: str, environment: dict, variable: str) -> list[str]:
     """Messages for extra environment that would take over a setting the role owns."""
     owned = OWNED_ENVIRONMENT.get(engine, {})
@@ -153,8 +157,10 @@ def environment_problems(engine: str, environment: dict, variable: str) -> list[
     return problems
 
 
-def bind_problems(bind: str, keyed: bool, variable: str, can_take_key: bool = True) -> list[str]:
-    """Messages for a bind the exposure rule refuses."""
+def bind_problems(
+    bind: str, keyed: bool, variable: str, can_take_key: bool = True, service: str = "the service"
+) -> list[str]:
+    """Messages for a bind the exposure rule refuses; ``service`` names it in them."""
     try:
         loopback = is_loopback(bind)
     except BindError as exc:
@@ -163,9 +169,9 @@ def bind_problems(bind: str, keyed: bool, variable: str, can_take_key: bool = Tr
         return []
     if not can_take_key:
         return [
-            f"{variable} is {bind}, which exposes the service beyond this host, and it cannot "
-            "require an API key: bind it to 127.0.0.1 (or ::1) and put the keyed anthropic_bridge "
-            "in front of it (sparkops_bridge: true)"
+            f"{variable} is {bind}, which exposes {service} beyond this host, and {service} "
+            "cannot require an API key: bind it to 127.0.0.1 (or ::1) and put the keyed "
+            "anthropic_bridge in front of it (sparkops_bridge: true)"
         ]
     if not keyed:
         return [

@@ -72,9 +72,9 @@ def test_a_wide_bind_needs_a_key_and_a_service_without_keys_stays_on_loopback():
     assert "no API key is set" in no_key and no_key.startswith("sparkops_bind is 0.0.0.0")
     assert exposure.bind_problems("0.0.0.0", keyed=True, variable="sparkops_bind") == []
     [keyless] = exposure.bind_problems(
-        "0.0.0.0", keyed=True, variable="sparkops_bind", can_take_key=False
+        "0.0.0.0", keyed=True, variable="sparkops_bind", can_take_key=False, service="Ollama"
     )
-    assert "cannot require an API key" in keyless
+    assert "Ollama cannot require an API key" in keyless
 
 
 @pytest.mark.parametrize(
@@ -137,3 +137,13 @@ def test_extra_arguments_given_as_one_string_are_refused():
         "llamacpp", "--host 0.0.0.0", "engine_llamacpp_extra_args"
     )
     assert "must be a list of arguments (got str)" in message
+
+
+def test_the_exposure_filter_names_the_engine_that_cannot_take_a_key():
+    from ansible_collections.sparkops.llm.plugins.filter.exposure import exposure_problems
+
+    [message] = exposure_problems(
+        "0.0.0.0", True, "sparkops_bind", engine="ollama", can_take_key=False
+    )
+    assert "exposes Ollama beyond this host, and Ollama cannot require an API key" in message
+    assert exposure_problems("0.0.0.0", True, "sparkops_bind", engine="llamacpp") == []

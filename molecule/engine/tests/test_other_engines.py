@@ -121,6 +121,37 @@ def test_bad_ollama_settings_are_refused_before_anything_changes(
     assert host.service(OLLAMA).is_running
 
 
+# No disk here is a million GiB: the margin makes any download too big for the real free space.
+HUGE_MARGIN = {"engine_min_free_margin_gib": 1_000_000}
+
+
+def test_an_ollama_pull_that_does_not_fit_is_refused_while_ollama_serves(host, scenario_dir):
+    log = "/var/log/sparkops-ollama-pull.log"
+    before = host.file(log).mtime
+    missing = {**OLLAMA_VARS, **HUGE_MARGIN, "engine_ollama_model": "testbed-other:latest"}
+    run = run_playbook(scenario_dir / "converge.yml", missing)
+    assert run.returncode != 0
+    output = flat(run.output)
+    assert "Not enough free disk for ollama pull testbed-other:latest" in output, run.describe()
+    assert "set engine_ollama_home" in output and "GiB free" in output
+    assert host.file(log).mtime == before  # no pull started
+    assert host.service(OLLAMA).is_running
+
+
+def test_sglang_weights_that_do_not_fit_are_refused_before_docker_is_installed(host, scenario_dir):
+    run = run_playbook(
+        scenario_dir / "converge.yml",
+        {"sparkops_engine": "sglang", "engine_start": False, **HUGE_MARGIN},
+    )
+    assert run.returncode != 0
+    output = flat(run.output)
+    assert "Not enough free disk for SGLang's download" in output, run.describe()
+    assert "set engine_sglang_hf_cache" in output
+    assert not host.file("/usr/bin/docker").exists
+    assert not host.file(f"/etc/systemd/system/{SGLANG}").exists
+    assert host.service(OLLAMA).is_running
+
+
 def test_switching_to_sglang_installs_docker_and_a_verified_unit(host, scenario_dir):
     assert not host.file("/usr/bin/docker").exists
     run = run_playbook(
