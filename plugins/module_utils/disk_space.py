@@ -37,5 +37,5 @@ def shortfall_message(
     return (
         f"Not enough free disk for {what}: it needs {human(needed)}{margin_text} in {where}, and "
         f"that file system has {human(free)} free. Free space there, or set {variable} to a "
-        "folder on a larger disk. Nothing was changed: the engine that serves now still serves."
+        "folder on a larger disk. The download was not started, and no engine was switched."
     )

@@ -87,6 +87,8 @@ def own_folder_problem(
         return f"{variable} must be written without a trailing or doubled '/' (got {text!r})"
     normal = posixpath.normpath(text)
     protected = [*SYSTEM, *others] if shared else [*SYSTEM, *SHARED, *others]
+    # SHARED lists each role's own folder for the other roles: the role's own default is its own.
+    protected = [folder for folder in protected if folder != posixpath.normpath(str(default))]
     if not shared:
         for folder in CLOSED:
             if normal.startswith(folder + "/"):

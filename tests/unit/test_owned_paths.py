@@ -49,6 +49,21 @@ def test_a_folder_of_its_own_is_accepted(path):
     assert own_folder_problem(VARIABLE, path, DEFAULT) == ""
 
 
+@pytest.mark.parametrize(
+    ("variable", "default"),
+    [
+        ("engine_sglang_hf_cache", "/var/lib/sparkops/huggingface"),
+        ("engine_sglang_tiktoken_dir", "/var/lib/sparkops/tiktoken"),
+        ("weights_models_dir", "/var/lib/sparkops/models"),
+    ],
+)
+def test_a_roles_own_default_is_its_own_though_others_may_not_take_it(variable, default):
+    # SHARED lists these for the other roles (the regression: SGLang refused its own defaults).
+    assert own_folder_problem(variable, default, default) == ""
+    message = own_folder_problem(VARIABLE, default, DEFAULT)
+    assert "is a folder the collection's roles share" in message
+
+
 def test_a_shared_folder_may_be_configured_but_not_a_system_one():
     assert (
         own_folder_problem("engine_config_dir", "/etc/sparkops", "/etc/sparkops", shared=True) == ""

@@ -133,7 +133,7 @@ def test_an_ollama_pull_that_does_not_fit_is_refused_while_ollama_serves(host, s
     assert run.returncode != 0
     output = flat(run.output)
     assert "Not enough free disk for ollama pull testbed-other:latest" in output, run.describe()
-    assert "set engine_ollama_home" in output and "GiB free" in output
+    assert "set engine_ollama_home" in output and "bytes) free" in output
     assert host.file(log).mtime == before  # no pull started
     assert host.service(OLLAMA).is_running
 
