@@ -96,7 +96,7 @@ REFUSED = [
     ),
     pytest.param(
         {"sparkops_engine": "ollama", "sparkops_bind": "0.0.0.0", "sparkops_api_key": "k" * 32},
-        "sparkops_bind is 0.0.0.0, which exposes the service beyond this host, and it cannot "
+        "sparkops_bind is 0.0.0.0, which exposes Ollama beyond this host, and Ollama cannot "
         "require an API key",
         id="ollama-wide-bind-with-key",
     ),
