@@ -36,13 +36,7 @@ def exposure_problems(
 ):
     """Every reason the exposure rule refuses this service's settings, as messages."""
     return (
-        exposure.bind_problems(
-            bind,
-            bool(keyed),
-            variable,
-            bool(can_take_key),
-            exposure.SERVICE_NAMES.get(engine, "the service"),
-        )
+        exposure.bind_problems(bind, bool(keyed), variable, bool(can_take_key), engine)
         + exposure.argument_problems(
             engine, [] if arguments is None else arguments, arguments_variable
         )

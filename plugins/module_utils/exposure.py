@@ -158,9 +158,10 @@ def environment_problems(engine: str, environment: dict, variable: str) -> list[
 
 
 def bind_problems(
-    bind: str, keyed: bool, variable: str, can_take_key: bool = True, service: str = "the service"
+    bind: str, keyed: bool, variable: str, can_take_key: bool = True, engine: str = ""
 ) -> list[str]:
-    """Messages for a bind the exposure rule refuses; ``service`` names it in them."""
+    """Messages for a bind the exposure rule refuses; they name ``engine`` (SERVICE_NAMES)."""
+    service = SERVICE_NAMES.get(engine, "the service")
     try:
         loopback = is_loopback(bind)
     except BindError as exc:

@@ -72,7 +72,7 @@ def test_a_wide_bind_needs_a_key_and_a_service_without_keys_stays_on_loopback():
     assert "no API key is set" in no_key and no_key.startswith("sparkops_bind is 0.0.0.0")
     assert exposure.bind_problems("0.0.0.0", keyed=True, variable="sparkops_bind") == []
     [keyless] = exposure.bind_problems(
-        "0.0.0.0", keyed=True, variable="sparkops_bind", can_take_key=False, service="Ollama"
+        "0.0.0.0", keyed=True, variable="sparkops_bind", can_take_key=False, engine="ollama"
     )
     assert "Ollama cannot require an API key" in keyless
 
@@ -139,11 +139,7 @@ def test_extra_arguments_given_as_one_string_are_refused():
     assert "must be a list of arguments (got str)" in message
 
 
-def test_the_exposure_filter_names_the_engine_that_cannot_take_a_key():
-    from ansible_collections.sparkops.llm.plugins.filter.exposure import exposure_problems
-
-    [message] = exposure_problems(
-        "0.0.0.0", True, "sparkops_bind", engine="ollama", can_take_key=False
-    )
-    assert "exposes Ollama beyond this host, and Ollama cannot require an API key" in message
-    assert exposure_problems("0.0.0.0", True, "sparkops_bind", engine="llamacpp") == []
+def test_only_a_known_engine_is_named_in_the_message():
+    [message] = exposure.bind_problems("0.0.0.0", True, "sparkops_bind", False, engine="nope")
+    assert "exposes the service beyond this host, and the service cannot" in message
+    assert exposure.bind_problems("0.0.0.0", True, "sparkops_bind", engine="llamacpp") == []
