@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -52,3 +53,62 @@ def test_no_task_ignores_errors_in_check_mode(path):
         if "ignore_errors" in task
     ]
     assert hiding == []
+
+
+def role_defaults():
+    for path in sorted(ROLES.glob("*/defaults/main.yml")):
+        yield path.parts[-3], yaml.safe_load(path.read_text()) or {}
+
+
+def spec_options(role: str) -> dict:
+    path = ROLES / role / "meta" / "argument_specs.yml"
+    options = {}
+    for entry_point in yaml.safe_load(path.read_text())["argument_specs"].values():
+        options.update(entry_point.get("options") or {})
+    return options
+
+
+@pytest.mark.parametrize(("role", "defaults"), list(role_defaults()), ids=lambda v: str(v)[:20])
+def test_a_roles_defaults_and_its_argument_specs_agree(role, defaults):
+    """One value per setting: a literal default is written the same in argument_specs; a
+    default computed from another setting has no `default` there (its description says what it
+    follows), so the documentation cannot name a value that the role does not use."""
+    options = spec_options(role)
+    problems = []
+    for name, value in defaults.items():
+        option = options.get(name)
+        if option is None:
+            problems.append(f"{name}: not in argument_specs")
+        elif "{{" in str(value):
+            if "default" in option:
+                problems.append(f"{name}: computed ({value}), but argument_specs gives a default")
+        elif option.get("default") != value:
+            problems.append(f"{name}: {value!r} here, {option.get('default')!r} in argument_specs")
+    for name, option in options.items():
+        if "default" in option and name not in defaults:
+            problems.append(f"{name}: a default in argument_specs only")
+    assert problems == []
+
+
+def test_every_role_variable_is_read_somewhere():
+    """A variable defined in defaults/ or vars/ and read nowhere is dead (or misspelt where it
+    is read)."""
+    repo = ROLES.parent
+    sources = [
+        path
+        for pattern in ("roles/**/*", "playbooks/**/*", "site.yml", "plugins/**/*.py")
+        for path in repo.glob(pattern)
+        if path.is_file()
+        and path.suffix in {".yml", ".j2", ".py", ".sh"}
+        and path.name != "argument_specs.yml"
+    ]
+    texts = {path: path.read_text(errors="replace") for path in sources}
+    unused = []
+    for path in sorted(ROLES.glob("*/defaults/main.yml")) + sorted(ROLES.glob("*/vars/main.yml")):
+        for name in yaml.safe_load(path.read_text()) or {}:
+            word = re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+            if len(word.findall(texts[path])) > 1:
+                continue  # read by another variable of the same file
+            if not any(word.search(text) for other, text in texts.items() if other != path):
+                unused.append(f"{path.relative_to(repo)}: {name}")
+    assert unused == []
