@@ -53,6 +53,11 @@ def service_account_problem(
     )
 
 
+def api_key_problem(key, variable):
+    """'' when ``key`` is empty or usable as an API key, else why not (``key | ...``)."""
+    return exposure.api_key_problem(key, variable)
+
+
 def own_folder_problem(path, variable, default, others=(), shared=False):
     """'' when ``path`` may be the role's own folder, else why not (``path | ...``)."""
     return owned_paths.own_folder_problem(variable, path, default, others, shared)
@@ -88,4 +93,5 @@ class FilterModule:
             "service_account_problem": service_account_problem,
             "own_folder_problem": own_folder_problem,
             "takeover_problems": takeover_problems,
+            "api_key_problem": api_key_problem,
         }

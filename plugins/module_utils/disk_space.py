@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import stat
 
 GIB = 1024**3
 
@@ -26,14 +27,36 @@ def nearest_existing(path: str, exists=os.path.lexists) -> str:
     return current
 
 
+def bytes_under(path: str) -> int:
+    """The bytes of the regular files under ``path`` (0 when absent), never following a link."""
+    total = 0
+    for folder, _, names in os.walk(path):
+        for name in names:
+            st = os.lstat(os.path.join(folder, name))
+            if stat.S_ISREG(st.st_mode):
+                total += st.st_size
+    return total
+
+
 def shortfall_message(
-    what: str, needed: int, margin: int, free: int, path: str, measured: str, variable: str
+    what: str,
+    needed: int,
+    margin: int,
+    free: int,
+    path: str,
+    measured: str,
+    variable: str,
+    present: int = 0,
 ) -> str:
-    """'' when ``free`` covers ``needed + margin``, else a message that names both numbers."""
-    if free >= needed + margin:
+    """'' when ``free`` covers what is still to write plus ``margin``, else a message that names
+    both numbers. ``present``: bytes of the download already on disk (an interrupted one)."""
+    needed = max(needed - present, 0)
+    if needed == 0 or free >= needed + margin:
         return ""
     where = path if measured == path else f"{path} (measured at {measured}, which exists)"
     margin_text = f" plus a margin of {human(margin)}" if margin else ""
+    if present:
+        margin_text += f" (beyond the {human(present)} already downloaded)"
     return (
         f"Not enough free disk for {what}: it needs {human(needed)}{margin_text} in {where}, and "
         f"that file system has {human(free)} free. Free space there, or set {variable} to a "

@@ -48,6 +48,8 @@ OWNED_OPTIONS = {
         "--nccl-port": "nothing (single-node serving)",
         "--dist-init-addr": "nothing (single-node serving)",
         "--enable-custom-logit-processor": "nothing (clients could send code to run)",
+        # A second --config file could set any of the options above, out of this check's sight.
+        "--config": "nothing (the role writes SGLang's configuration file itself)",
     },
 }
 # Engines whose parser takes an unambiguous prefix of an option (Python's argparse does by
@@ -138,6 +140,32 @@ def argument_problems(engine: str, arguments: list, variable: str) -> list[str]:
                 f"remove it and set {owned[name]} instead"
             )
     return problems
+
+
+# A key shorter than this is guessable by anyone who can reach the port.
+MIN_KEY_LENGTH = 16
+
+
+def api_key_problem(key: str, variable: str) -> str:
+    """'' for an empty key (none set) or a usable one; else why not, without the key itself.
+
+    An engine told a key of spaces trims it to nothing and then checks no key at all (SGLang
+    adds its check only for a non-empty key), so such a key would open a wide bind.
+    """
+    text = "" if key is None else str(key)
+    if text == "":
+        return ""
+    if any(char.isspace() or ord(char) < 32 or ord(char) == 127 for char in text):
+        return (
+            f"{variable} holds spaces or control characters, which the engines strip or cannot "
+            "take in a header: use letters, digits and punctuation only (the value is not shown)"
+        )
+    if len(text) < MIN_KEY_LENGTH:
+        return (
+            f"{variable} is {len(text)} characters long: use at least {MIN_KEY_LENGTH} (or leave "
+            "it empty with engine_generate_api_key: true to have one generated)"
+        )
+    return ""
 
 
 # How the messages name each engine (the keys are engine_name's values).

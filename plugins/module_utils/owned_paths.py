@@ -15,7 +15,7 @@ from __future__ import annotations
 import posixpath
 
 # Folders the collection shares between roles (shared/DESIGN.md "On the host").
-SHARED = (
+SHARED_PARENTS = (
     "/etc/sparkops",
     "/opt/sparkops",
     "/var/lib/sparkops",
@@ -23,15 +23,30 @@ SHARED = (
     "/var/log/sparkops",
     "/etc/ansible/facts.d",
     "/etc/systemd/system",
-    # Other roles' own folders inside the shared ones.
+)
+# Each role's own folders (their defaults): no other role may take one, a folder inside one, or
+# a parent of one. The role itself is given its own default (own_folder_problem's default).
+ROLE_FOLDERS = (
     "/opt/sparkops/llama.cpp",
+    "/var/cache/sparkops/llama.cpp",
+    "/var/cache/sparkops/ccache",
     "/opt/sparkops/ollama",
+    "/var/lib/ollama",
     "/opt/sparkops/claude-code",
+    "/var/cache/sparkops/npm",
+    "/opt/sparkops/litellm",
+    "/etc/sparkops-bridge",
+    "/var/lib/sparkops-bridge",
+    "/var/cache/sparkops/pip",
+    "/opt/sparkops/hf-venv",
+    "/opt/sparkops/weights",
+    "/var/cache/sparkops/huggingface",
     "/var/lib/sparkops/models",
     "/var/lib/sparkops/bench",
     "/var/lib/sparkops/huggingface",
     "/var/lib/sparkops/tiktoken",
 )
+SHARED = SHARED_PARENTS + ROLE_FOLDERS
 # Folders whose insides belong to others: the secrets folder is closed to other service users.
 CLOSED = ("/etc/sparkops",)
 SYSTEM = (
@@ -86,9 +101,17 @@ def own_folder_problem(
     if len(text) > 1 and (text.endswith("/") or "//" in text):
         return f"{variable} must be written without a trailing or doubled '/' (got {text!r})"
     normal = posixpath.normpath(text)
-    protected = [*SYSTEM, *others] if shared else [*SYSTEM, *SHARED, *others]
-    # SHARED lists each role's own folder for the other roles: the role's own default is its own.
-    protected = [folder for folder in protected if folder != posixpath.normpath(str(default))]
+    own_default = posixpath.normpath(str(default)) if str(default).startswith("/") else ""
+    # ROLE_FOLDERS lists each role's folder for the other roles: the role's own default is its own.
+    foreign = [folder for folder in ROLE_FOLDERS if folder != own_default]
+    protected = [*SYSTEM, *others] if shared else [*SYSTEM, *SHARED_PARENTS, *foreign, *others]
+    if not shared:
+        for folder in foreign:
+            if normal.startswith(folder + "/"):
+                return (
+                    f"{variable} is {normal}, inside {folder}, another of the collection's own "
+                    f"folders: set {variable} to a folder of its own (the default is {default})"
+                )
     if not shared:
         for folder in CLOSED:
             if normal.startswith(folder + "/"):

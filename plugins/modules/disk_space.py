@@ -26,6 +26,11 @@ options:
     description: The bytes the download will write there.
     type: int
     required: true
+  present_path:
+    description:
+      - A folder that holds what the download already wrote (an interrupted download, or a
+        complete one); the bytes of its files are not needed again. Absent counts as empty.
+    type: path
   margin_bytes:
     description: Free space to keep beyond the download.
     type: int
@@ -61,12 +66,17 @@ measured_path:
   description: The path that was measured (O(path) or its nearest existing ancestor).
   returned: always
   type: str
+present_bytes:
+  description: The bytes found under O(present_path).
+  returned: always
+  type: int
 """
 
 import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.sparkops.llm.plugins.module_utils.disk_space import (
+    bytes_under,
     nearest_existing,
     shortfall_message,
 )
@@ -78,6 +88,7 @@ def main() -> None:
             "path": {"type": "path", "required": True},
             "needed_bytes": {"type": "int", "required": True},
             "margin_bytes": {"type": "int", "default": 0},
+            "present_path": {"type": "path"},
             "what": {"type": "str", "required": True},
             "variable": {"type": "str", "required": True},
         },
@@ -89,7 +100,13 @@ def main() -> None:
     measured = nearest_existing(params["path"])
     vfs = os.statvfs(measured)
     free = vfs.f_bavail * vfs.f_frsize
-    result = {"changed": False, "free_bytes": free, "measured_path": measured}
+    present = bytes_under(params["present_path"]) if params["present_path"] else 0
+    result = {
+        "changed": False,
+        "free_bytes": free,
+        "measured_path": measured,
+        "present_bytes": present,
+    }
     problem = shortfall_message(
         params["what"],
         params["needed_bytes"],
@@ -98,6 +115,7 @@ def main() -> None:
         params["path"],
         measured,
         params["variable"],
+        present,
     )
     if problem:
         module.fail_json(msg=problem, **result)

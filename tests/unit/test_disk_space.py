@@ -50,3 +50,37 @@ def test_the_module_measures_the_real_file_system(tmp_path, module_runner):
     assert abs(result["free_bytes"] - free) < 256 * 1024**2
     failed, result = module_runner(module.main, {**args, "needed_bytes": free * 4})
     assert failed and "Not enough free disk for a test" in result["msg"]
+
+
+def test_what_an_interrupted_download_wrote_is_not_needed_again():
+    gib = disk_space.GIB
+    args = ("w", 60 * gib, gib, 20 * gib, "/c", "/c", "v")
+    assert disk_space.shortfall_message(*args, present=50 * gib) == ""
+    message = disk_space.shortfall_message(*args, present=10 * gib)
+    assert "needs 50.00 GiB" in message and "beyond the 10.00 GiB" in message
+    # A complete download needs nothing, whatever the margin.
+    assert disk_space.shortfall_message("w", 60, 10**15, 0, "/c", "/c", "v", present=60) == ""
+
+
+def test_the_present_bytes_count_regular_files_only_and_no_links(tmp_path):
+    (tmp_path / "blobs").mkdir()
+    (tmp_path / "blobs" / "a.incomplete").write_bytes(b"x" * 1000)
+    (tmp_path / "big").write_bytes(b"y" * 24)
+    (tmp_path / "snapshot").symlink_to(tmp_path / "big")
+    assert disk_space.bytes_under(str(tmp_path)) == 1024
+    assert disk_space.bytes_under(str(tmp_path / "absent")) == 0
+
+
+def test_the_module_subtracts_what_the_present_path_holds(tmp_path, module_runner):
+    cache = tmp_path / "repo"
+    cache.mkdir()
+    (cache / "shard").write_bytes(b"z" * 4096)
+    args = {"path": str(tmp_path), "what": "a test", "variable": "v", "margin_bytes": 10**18}
+    failed, result = module_runner(
+        module.main, {**args, "needed_bytes": 4096, "present_path": str(cache)}
+    )
+    assert not failed and result["present_bytes"] == 4096
+    failed, result = module_runner(
+        module.main, {**args, "needed_bytes": 8192, "present_path": str(cache)}
+    )
+    assert failed and "beyond the 0.00 GiB (4096 bytes) already downloaded" in result["msg"]

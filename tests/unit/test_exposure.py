@@ -143,3 +143,32 @@ def test_only_a_known_engine_is_named_in_the_message():
     [message] = exposure.bind_problems("0.0.0.0", True, "sparkops_bind", False, engine="nope")
     assert "exposes the service beyond this host, and the service cannot" in message
     assert exposure.bind_problems("0.0.0.0", True, "sparkops_bind", engine="llamacpp") == []
+
+
+@pytest.mark.parametrize(
+    ("key", "expected"),
+    [
+        (" ", "spaces or control characters"),
+        ("\n", "spaces or control characters"),
+        ("a-long-enough-key-but with a space", "spaces or control characters"),
+        ("tab\there-and-long-enough", "spaces or control characters"),
+        ("short", "is 5 characters long: use at least 16"),
+    ],
+)
+def test_a_key_the_engines_would_strip_or_guess_is_refused_without_showing_it(key, expected):
+    message = exposure.api_key_problem(key, "sparkops_api_key")
+    assert expected in message and message.startswith("sparkops_api_key")
+    assert key.strip() == "" or key not in message
+
+
+@pytest.mark.parametrize("key", ["", None, "k" * 16, "sk-Abc_123.456~789/+="])
+def test_no_key_or_a_usable_key_is_accepted(key):
+    assert exposure.api_key_problem(key, "sparkops_api_key") == ""
+
+
+@pytest.mark.parametrize("argument", ["--config", "--config=/x.yaml", "--conf"])
+def test_a_second_sglang_config_file_is_refused(argument):
+    [message] = exposure.argument_problems(
+        "sglang", [argument, "/x.yaml"], "engine_sglang_extra_args"
+    )
+    assert f"sets {argument.split('=')[0]}," in message and "configuration file" in message

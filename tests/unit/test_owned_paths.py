@@ -44,7 +44,9 @@ def test_a_parent_of_another_roles_folder_is_refused():
     assert f"the default is {DEFAULT}" in message
 
 
-@pytest.mark.parametrize("path", ["/etc/sparkops-bridge", "/opt/sparkops/litellm", "/srv/bridge"])
+@pytest.mark.parametrize(
+    "path", ["/etc/sparkops-bridge", "/opt/sparkops/bridge-conf", "/srv/bridge"]
+)
 def test_a_folder_of_its_own_is_accepted(path):
     assert own_folder_problem(VARIABLE, path, DEFAULT) == ""
 
@@ -62,6 +64,57 @@ def test_a_roles_own_default_is_its_own_though_others_may_not_take_it(variable, 
     assert own_folder_problem(variable, default, default) == ""
     message = own_folder_problem(VARIABLE, default, DEFAULT)
     assert "is a folder the collection's roles share" in message
+
+
+@pytest.mark.parametrize(
+    ("variable", "path", "default", "inside"),
+    [
+        (
+            "engine_sglang_hf_cache",
+            "/var/lib/sparkops/models/gpt-oss-120b",
+            "/var/lib/sparkops/huggingface",
+            "/var/lib/sparkops/models",
+        ),
+        (
+            "anthropic_bridge_install_dir",
+            "/var/lib/ollama/venv",
+            "/opt/sparkops/litellm",
+            "/var/lib/ollama",
+        ),
+        (
+            "claude_code_cli_dir",
+            "/opt/sparkops/llama.cpp/cli",
+            "/opt/sparkops/claude-code",
+            "/opt/sparkops/llama.cpp",
+        ),
+    ],
+)
+def test_a_folder_inside_another_roles_folder_is_refused(variable, path, default, inside):
+    message = own_folder_problem(variable, path, default)
+    assert message.startswith(f"{variable} is {path}, inside {inside}, another of the collection")
+
+
+@pytest.mark.parametrize(
+    ("variable", "path", "default"),
+    [
+        ("anthropic_bridge_install_dir", "/var/lib/ollama", "/opt/sparkops/litellm"),
+        (
+            "anthropic_bridge_pip_cache_dir",
+            "/var/cache/sparkops/llama.cpp",
+            "/var/cache/sparkops/pip",
+        ),
+        ("claude_code_npm_cache_dir", "/opt/sparkops/weights", "/var/cache/sparkops/npm"),
+    ],
+)
+def test_another_roles_default_folder_is_refused(variable, path, default):
+    assert "is a folder the collection's roles share" in own_folder_problem(variable, path, default)
+
+
+def test_the_own_default_exemption_does_not_reach_the_other_folders():
+    # The bridge's install folder may be its default, but not its own config folder as well.
+    litellm = "/opt/sparkops/litellm"
+    message = own_folder_problem("anthropic_bridge_install_dir", litellm, litellm, others=[litellm])
+    assert message.startswith("anthropic_bridge_install_dir is /opt/sparkops/litellm, which is")
 
 
 def test_a_shared_folder_may_be_configured_but_not_a_system_one():
@@ -82,7 +135,12 @@ def test_a_missing_folder_or_one_already_owned_may_be_made_the_roles():
         == ""
     )
     existing = stat(pw_name="ollama")
-    assert takeover_problem("engine_ollama_home", "/var/lib/ollama", "-", existing, "ollama") == ""
+    assert (
+        takeover_problem(
+            "engine_ollama_home", "/var/lib/ollama", "/var/lib/ollama", existing, "ollama"
+        )
+        == ""
+    )
 
 
 def test_a_users_folder_is_never_handed_to_a_service_account():

@@ -156,6 +156,39 @@ REFUSED = [
         "anthropic_bridge_user names dev, an existing login account",
         id="bridge-user-login-account",
     ),
+    pytest.param(
+        {"sparkops_bind": "0.0.0.0", "sparkops_api_key": " " * 24},
+        "sparkops_api_key (engine_api_key) holds spaces or control characters",
+        id="key-of-spaces-on-a-wide-bind",
+    ),
+    pytest.param(
+        {"sparkops_engine": "sglang", "engine_sglang_hf_cache": "/var/lib/sparkops/models/cache"},
+        "engine_sglang_hf_cache is /var/lib/sparkops/models/cache, inside "
+        "/var/lib/sparkops/models, another of the collection's own folders",
+        id="sglang-cache-inside-the-weights-folder",
+    ),
+    pytest.param(
+        {"sparkops_bridge": True, "anthropic_bridge_pip_cache_dir": "/tmp"},
+        "anthropic_bridge_pip_cache_dir is /tmp, which is a system folder",
+        id="bridge-pip-cache-in-tmp",
+    ),
+]
+# Folders of roles that check them when they start (a later play: the earlier plays change
+# nothing on this converged host). Only those roles run, by their tags.
+LATER = [
+    pytest.param(
+        {"update_os_packages": True, "update_log_dir": "/tmp"},
+        "update",
+        "update_log_dir is /tmp, which is a system folder",
+        id="update-log-in-tmp",
+    ),
+    pytest.param(
+        {"claude_code_install_cli": True, "claude_code_cli_dir": SENTINEL},
+        "claude_code",
+        f"claude_code_cli_dir is {SENTINEL}, which already holds files this collection did not "
+        "put there",
+        id="claude-cli-in-a-users-project",
+    ),
 ]
 
 
@@ -184,6 +217,17 @@ def test_bad_input_is_refused_by_the_first_play_and_changes_nothing(
     assert expected in flat(run.output), run.describe()
     # The first play stops the host: no later play (swap, build, engine) ran on it.
     assert "Ensure swap for serving" not in run.output, run.describe()
+    assert snapshot(host) == before
+
+
+@pytest.mark.parametrize(("extra_vars", "tag", "expected"), LATER)
+def test_bad_folders_are_refused_before_their_role_changes_anything(
+    host, extra_vars, tag, expected
+):
+    before = snapshot(host)
+    run = run_playbook(SITE, extra_vars, "--tags", tag)
+    assert run.returncode != 0, run.describe()
+    assert expected in flat(run.output), run.describe()
     assert snapshot(host) == before
 
 
