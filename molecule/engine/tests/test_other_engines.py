@@ -214,6 +214,11 @@ def test_the_docker_cli_accepts_the_exact_container_command(host):
         assert host_config["CapDrop"] == ["ALL"]
         assert "/var/lib/sparkops/tiktoken:/tiktoken:ro" in host_config["Binds"]
         assert "TIKTOKEN_ENCODINGS_BASE=/tiktoken" in inspect["Config"]["Env"]
+        # SGLang's startup line with every argument, the key included, is kept out of the log.
+        logging_config = "/etc/sparkops/sglang-logging.json"
+        assert f"SGLANG_LOGGING_CONFIG_PATH={logging_config}" in inspect["Config"]["Env"]
+        assert f"{logging_config}:{logging_config}:ro" in host_config["Binds"]
+        assert json.loads(host.file(logging_config).content_string)["loggers"]
     finally:
         host.run(f"{environment} docker rm --force sparkops-sglang")
 
