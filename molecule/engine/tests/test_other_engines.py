@@ -236,6 +236,20 @@ def test_an_sglang_image_without_a_digest_is_refused(host, scenario_dir):
     assert "pinned by digest" in flat(run.output), run.describe()
 
 
+def test_an_sglang_folder_docker_would_split_is_refused(host, scenario_dir):
+    run = run_playbook(
+        scenario_dir / "converge.yml",
+        {
+            "sparkops_engine": "sglang",
+            "engine_start": False,
+            "engine_sglang_hf_cache": "/srv/hf:/root",
+        },
+    )
+    assert run.returncode != 0
+    assert "engine_sglang_hf_cache must not contain ':' or ','" in flat(run.output), run.describe()
+    assert not host.file("/srv/hf:/root").exists
+
+
 def test_switching_back_to_llama_server_stops_sglang(host, scenario_dir):
     run = run_playbook(scenario_dir / "converge.yml")
     assert run.returncode == 0, run.describe()
