@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 
 import yaml
 from conftest import claude_as_dev, journal_since, run_playbook
@@ -131,3 +132,25 @@ def test_turning_the_bridge_off_removes_it_and_points_claude_code_back(host, sce
     assert env["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:8005"
     again = run_playbook(scenario_dir / "converge.yml", {"sparkops_bridge": False})
     assert again.returncode == 0 and again.changed == 0, again.describe()
+
+
+def test_a_tampered_record_cannot_make_the_removal_delete_a_system_folder(host, scenario_dir):
+    """The removal obeys the record, so the record itself is checked: a local facts file edited
+    to name /etc and /srv as the bridge's folders stops the run and removes nothing."""
+    facts_path = "/etc/ansible/facts.d/sparkops.fact"
+    original = host.file(facts_path).content_string
+    facts = json.loads(original)
+    facts["bridge"] = {"folders": ["/etc", "/srv"], "user": "sparkops-bridge"}
+    host.check_output(f"printf %s {shlex.quote(json.dumps(facts))} > {facts_path}")
+    host.check_output("mkdir -p /srv/keep && echo mine > /srv/keep/notes.txt")
+    try:
+        run = run_playbook(scenario_dir / "converge.yml", {"sparkops_bridge": False})
+        assert run.returncode != 0, run.describe()
+        output = " ".join(run.output.split())
+        assert "names folders it must not remove" in output, run.describe()
+        assert "the recorded folder is /etc, which is a system folder" in output
+        assert "nothing was removed" in output
+        assert host.file("/etc/hostname").exists
+        assert host.file("/srv/keep/notes.txt").content_string == "mine\n"
+    finally:
+        host.check_output(f"printf %s {shlex.quote(original)} > {facts_path}")
