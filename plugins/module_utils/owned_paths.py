@@ -105,21 +105,24 @@ def own_folder_problem(
     # ROLE_FOLDERS lists each role's folder for the other roles: the role's own default is its own.
     foreign = [folder for folder in ROLE_FOLDERS if folder != own_default]
     protected = [*SYSTEM, *others] if shared else [*SYSTEM, *SHARED_PARENTS, *foreign, *others]
-    if not shared:
-        for folder in foreign:
-            if normal.startswith(folder + "/"):
-                return (
-                    f"{variable} is {normal}, inside {folder}, another of the collection's own "
-                    f"folders: set {variable} to a folder of its own (the default is {default})"
-                )
-    if not shared:
-        for folder in CLOSED:
-            if normal.startswith(folder + "/"):
-                return (
-                    f"{variable} is {normal}, inside {folder}, which holds other services' "
-                    f"secrets and is closed to them: set {variable} to a folder of its own (the "
-                    f"default is {default})"
-                )
+    # Folders a folder of the role's own may not be inside, and why.
+    enclosing = (
+        []
+        if shared
+        else [
+            *((folder, "another of the collection's own folders") for folder in foreign),
+            *(
+                (folder, "which holds other services' secrets and is closed to them")
+                for folder in CLOSED
+            ),
+        ]
+    )
+    for folder, why in enclosing:
+        if normal.startswith(folder + "/"):
+            return (
+                f"{variable} is {normal}, inside {folder}, {why}: set {variable} to a folder of "
+                f"its own (the default is {default})"
+            )
     for folder in protected:
         if _within(folder, normal):
             if folder != normal:

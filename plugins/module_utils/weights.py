@@ -22,7 +22,6 @@ import re
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 SHARD_RE = re.compile(r"-0*1-of-\d+\.gguf$")
-GIB = 1024**3
 
 
 class WeightsError(Exception):
@@ -288,10 +287,6 @@ def disk_shortfall(free_bytes: int, missing_bytes: int, partial_bytes: int, marg
     to_write = max(missing_bytes - partial_bytes, 0)
     needed = to_write + margin_bytes if to_write > 0 else 0
     return needed, free_bytes >= needed
-
-
-def human(n: int | float) -> str:
-    return f"{n / GIB:.2f} GiB ({int(n)} bytes)"
 
 
 def aside_name(name: str) -> str:
