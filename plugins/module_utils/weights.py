@@ -10,6 +10,12 @@ huggingface_hub's ``HfApi.list_repo_tree`` reads into ``RepoFile``) is a JSON li
 "lfs": {"oid": <sha256>, "size": N, "pointerSize": N}, "xetHash": ...}``; ``lfs.oid`` is the
 sha256 of the file's content. The model-info form (``/api/models/{repo}/revision/{rev}?blobs=true``)
 lists ``siblings`` as ``{"rfilename", "size", "blobId", "lfs": {"sha256", "size", "pointerSize"}}``.
+
+A file kept in git rather than LFS (a Hugging Face checkpoint's ``config.json``,
+``tokenizer_config.json``) has no sha256 in either form, only its git blob id (``oid``): the sha1
+of ``b"blob <size>\\0" + content``, which the pinned commit's tree fixes. Such a file is small
+(the Hub sends anything over 10 MB to LFS), so the manifest reads it once, checks it against the
+blob id, and takes the sha256 of those bytes as the one every later check uses.
 """
 
 from __future__ import annotations
@@ -22,6 +28,9 @@ import re
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
 SHARD_RE = re.compile(r"-0*1-of-\d+\.gguf$")
+# The largest file kept in git that the manifest reads to derive a sha256 from its blob id. The
+# Hub stores files over 10 MB in LFS, so a plain file above this is not what it claims.
+GIT_FILE_LIMIT = 10 * 1024 * 1024
 
 
 class WeightsError(Exception):
@@ -41,6 +50,7 @@ SOURCE_OF_SHA256 = {
     "hub": "the Hub's LFS metadata of weights_hf_repo at weights_hf_revision",
     "pin": "weights_hf_sha256",
     "list": "weights_urls",
+    "git": "the git blob id in the Hub's listing of weights_hf_repo at weights_hf_revision",
 }
 
 
@@ -132,7 +142,8 @@ def match_patterns(names: list[str], patterns: list[str]) -> list[str]:
 
 
 def parse_tree(entries: list[dict]) -> dict[str, dict]:
-    """Map path -> {size, sha256 (None when the Hub gives no LFS sha256)} from a tree listing."""
+    """Map path -> {size, sha256 (None when the Hub gives no LFS sha256), git_blob (the blob id of
+    a file kept in git, None for an LFS file)} from a tree listing."""
     files = {}
     for entry in entries:
         if entry.get("type") != "file":
@@ -140,8 +151,38 @@ def parse_tree(entries: list[dict]) -> dict[str, dict]:
         lfs = entry.get("lfs") or {}
         sha256 = (lfs.get("oid") or lfs.get("sha256") or "").lower() or None
         size = lfs.get("size", entry.get("size"))
-        files[entry["path"]] = {"size": int(size) if size is not None else None, "sha256": sha256}
+        files[entry["path"]] = {
+            "size": int(size) if size is not None else None,
+            "sha256": sha256,
+            "git_blob": None if lfs else (entry.get("oid") or "").lower() or None,
+        }
     return files
+
+
+def git_blob_id(data: bytes) -> str:
+    """git's object id of a blob with this content (what the Hub lists as a plain file's oid)."""
+    return hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
+
+
+def sha256_of_git_file(name: str, info: dict, read, where: str) -> str:
+    """The sha256 of a file kept in git, from bytes whose blob id is the listed one.
+
+    ``read(name)`` returns the file's bytes as the Hub serves them at the pinned revision."""
+    if info["size"] is None or info["size"] > GIT_FILE_LIMIT:
+        raise WeightsError(
+            f"{where} lists {name} without LFS metadata at {info['size']} bytes, more than a "
+            f"file kept in git can be ({GIT_FILE_LIMIT} bytes): it could not be verified. Add its "
+            "sha256 to weights_hf_sha256."
+        )
+    data = read(name)
+    found = git_blob_id(data)
+    if found != info["git_blob"]:
+        raise WeightsError(
+            f"{where} served {name} with git blob id {found}, but its listing names "
+            f"{info['git_blob']}: the file was changed on the way. Nothing was written; check "
+            "weights_hf_endpoint (a proxy or mirror in between) and re-run."
+        )
+    return hashlib.sha256(data).hexdigest()
 
 
 def parse_siblings(model_info: dict) -> dict[str, dict]:
@@ -168,10 +209,12 @@ def next_link(link_header: str | None) -> str | None:
 
 
 def hub_manifest(
-    listing: dict[str, dict], patterns: list[str], pins: dict[str, str], where: str
+    listing: dict[str, dict], patterns: list[str], pins: dict[str, str], where: str, read=None
 ) -> list[dict]:
     """Files to fetch, each {name, size, sha256, sha256_from}: Hub listing filtered by patterns,
-    sha256 from the Hub's LFS metadata, cross-checked against pinned hashes."""
+    sha256 from the Hub's LFS metadata, cross-checked against pinned hashes. A file kept in git,
+    with no LFS sha256 and no pin, gets the sha256 of its content read through ``read(name)``
+    and checked against its git blob id."""
     names = match_patterns(list(listing), patterns)
     unmatched = [p for p in patterns if not any(fnmatch.fnmatch(n, p) for n in listing)]
     if unmatched:
@@ -191,6 +234,9 @@ def hub_manifest(
             )
         info = listing[name]
         hub, pin = info.get("sha256"), pins.get(name)
+        sha256_from = "hub" if hub else "pin"
+        if not hub and not pin and info.get("git_blob") and read is not None:
+            hub, sha256_from = sha256_of_git_file(name, info, read, where), "git"
         if hub and pin and hub != pin:
             raise WeightsError(
                 f"{where} reports sha256 {hub} for {name}, but weights_hf_sha256 pins {pin}. "
@@ -211,7 +257,7 @@ def hub_manifest(
                 "name": name,
                 "size": info["size"],
                 "sha256": sha256,
-                "sha256_from": "hub" if hub else "pin",
+                "sha256_from": sha256_from,
             }
         )
     return manifest

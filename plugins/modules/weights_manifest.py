@@ -99,7 +99,8 @@ RETURN = r"""
 files:
   description:
     - The files, sorted by name, each with C(name), C(size), C(sha256), C(sha256_from)
-      (hub, pin or list) and for URLs C(url).
+      (hub, pin, list, or git for a file kept in git whose content was read and checked
+      against its blob id) and for URLs C(url).
   returned: always
   type: list
   elements: dict
@@ -128,6 +129,7 @@ from urllib.parse import quote
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.urls import open_url
 from ansible_collections.sparkops.llm.plugins.module_utils.weights import (
+    GIT_FILE_LIMIT,
     WeightsError,
     check_pins,
     check_url_entries,
@@ -193,6 +195,33 @@ def hub_listing(module: AnsibleModule, where: str) -> dict:
         entries.extend(json.loads(response.read().decode("utf-8")))
         url = next_link(response.headers.get("Link"))
     return parse_tree(entries)
+
+
+def git_file_reader(module: AnsibleModule, where: str):
+    """Reads a file kept in git (no LFS) at the pinned revision, for its blob-id check. Redirects
+    are not followed, so the token never leaves the endpoint: the Hub serves such files itself."""
+    p = module.params
+    headers = {"Authorization": f"Bearer {p['token']}"} if p["token"] else {}
+
+    def read(name: str) -> bytes:
+        url = (
+            f"{p['endpoint'].rstrip('/')}/{p['repo']}/resolve/"
+            f"{quote(p['revision'], safe='')}/{quote(name)}"
+        )
+        try:
+            response = open_url(
+                url,
+                headers=headers,
+                timeout=p["timeout"],
+                validate_certs=p["validate_certs"],
+                follow_redirects="none",
+                http_agent="sparkops.llm-weights",
+            )
+            return response.read(GIT_FILE_LIMIT + 1)
+        except Exception as exc:
+            module.fail_json(msg=f"Cannot read {name} from {where} to verify it: {exc}.")
+
+    return read
 
 
 def url_sizes(module: AnsibleModule) -> dict:
@@ -274,7 +303,13 @@ def main() -> None:
 
     try:
         if p["kind"] == "hf":
-            files = hub_manifest(hub_listing(module, where), p["patterns"], p["pins"], where)
+            files = hub_manifest(
+                hub_listing(module, where),
+                p["patterns"],
+                p["pins"],
+                where,
+                read=git_file_reader(module, where),
+            )
         else:
             files = url_manifest(p["urls"], url_sizes(module))
     except WeightsError as exc:

@@ -32,8 +32,72 @@ def listing():
 def test_tree_listing_gives_each_lfs_files_sha256_and_skips_folders():
     files = listing()
     assert "docs" not in files
-    assert files[SHARDS[1]] == {"size": 31738487200, "sha256": REAL_SHA[SHARDS[1]]}
-    assert files["README.md"] == {"size": 2114, "sha256": None}
+    assert files[SHARDS[1]] == {
+        "size": 31738487200,
+        "sha256": REAL_SHA[SHARDS[1]],
+        "git_blob": None,
+    }
+    assert files["README.md"] == {
+        "size": 2114,
+        "sha256": None,
+        "git_blob": "1f2a7c0e5d8e2b9f1c6a0d4e3b7f8a9c2d1e0f3a",
+    }
+
+
+# A Hugging Face checkpoint's small files are kept in git: the listing gives only their blob id.
+CONFIG = b'{"architectures": ["GptOssForCausalLM"], "model_type": "gpt_oss"}\n'
+
+
+def git_listing(content: bytes = CONFIG) -> dict:
+    return w.parse_tree(
+        [
+            {
+                "type": "file",
+                "oid": w.git_blob_id(content),
+                "size": len(content),
+                "path": "config.json",
+            }
+        ]
+    )
+
+
+def test_git_blob_id_is_gits_own():
+    # `printf 'hello\n' | git hash-object --stdin`
+    assert w.git_blob_id(b"hello\n") == "ce013625030ba8dba906f756967f9e9ca394464a"
+
+
+def test_a_file_kept_in_git_gets_the_sha256_of_content_matching_its_blob_id():
+    reads = []
+    manifest = w.hub_manifest(
+        git_listing(), ["config.json"], {}, "hub", read=lambda name: reads.append(name) or CONFIG
+    )
+    assert reads == ["config.json"]
+    assert manifest == [
+        {
+            "name": "config.json",
+            "size": len(CONFIG),
+            "sha256": hashlib.sha256(CONFIG).hexdigest(),
+            "sha256_from": "git",
+        }
+    ]
+
+
+def test_a_file_kept_in_git_served_with_other_bytes_is_refused():
+    with pytest.raises(w.WeightsError, match="served config.json with git blob id"):
+        w.hub_manifest(git_listing(), ["config.json"], {}, "hub", read=lambda name: CONFIG + b" ")
+
+
+def test_a_pinned_file_kept_in_git_is_not_read():
+    pin = {"config.json": hashlib.sha256(CONFIG).hexdigest()}
+    manifest = w.hub_manifest(git_listing(), ["config.json"], pin, "hub", read=pytest.fail)
+    assert manifest[0]["sha256_from"] == "pin"
+
+
+def test_a_large_file_claiming_to_be_kept_in_git_is_refused_unread():
+    listing = git_listing()
+    listing["config.json"]["size"] = w.GIT_FILE_LIMIT + 1
+    with pytest.raises(w.WeightsError, match="more than a file kept in git can be"):
+        w.hub_manifest(listing, ["config.json"], {}, "hub", read=pytest.fail)
 
 
 def test_manifest_keeps_the_three_shards_totalling_the_published_size():

@@ -136,24 +136,52 @@ def test_an_ollama_pull_that_does_not_fit_is_refused_while_ollama_serves(host, s
     assert "set engine_ollama_home" in output and "bytes) free" in output
     assert host.file(log).mtime == before  # no pull started
     assert host.service(OLLAMA).is_running
-
-
-def test_sglang_weights_that_do_not_fit_are_refused_before_docker_is_installed(host, scenario_dir):
-    run = run_playbook(
-        scenario_dir / "converge.yml",
-        {"sparkops_engine": "sglang", "engine_start": False, **HUGE_MARGIN},
+    # --check refuses it too, asking the running Ollama whether it has the model.
+    checked = run_playbook(scenario_dir / "converge.yml", missing, "--check")
+    assert checked.returncode != 0
+    assert "Not enough free disk for ollama pull testbed-other:latest" in flat(checked.output), (
+        checked.describe()
     )
+    # The model Ollama has is not pulled again, so nothing is refused for it under --check.
+    present = run_playbook(scenario_dir / "converge.yml", {**OLLAMA_VARS, **HUGE_MARGIN}, "--check")
+    assert present.returncode == 0, present.describe()
+
+
+def test_sglang_without_a_verified_checkpoint_is_refused_before_docker_is_installed(
+    host, scenario_dir
+):
+    # The record is the GGUF of prepare.yml: SGLang cannot load it, and would have nothing to load.
+    run = run_playbook(scenario_dir / "converge.yml", {"sparkops_engine": "sglang"})
     assert run.returncode != 0
     output = flat(run.output)
-    assert "Not enough free disk for SGLang's download" in output, run.describe()
-    assert "set engine_sglang_hf_cache" in output
+    assert "SGLang loads the Hugging Face checkpoint that the weights role verified" in output
+    assert "none is recorded" in output and "weights_format=safetensors" in output, run.describe()
     assert not host.file("/usr/bin/docker").exists
     assert not host.file(f"/etc/systemd/system/{SGLANG}").exists
     assert host.service(OLLAMA).is_running
 
 
+CHECKPOINT = "/var/lib/sparkops/models/testbed-tiny-safetensors"
+
+
+def fetch_checkpoint(host, scenario_dir):
+    """site.yml's weights play for SGLang: the real weights role, into the model store."""
+    config = host.file("/srv/sparkops-testbed-downloads/config.json")
+    run = run_playbook(
+        scenario_dir / "weights-checkpoint.yml",
+        {"weights_urls": [{"url": f"{DOWNLOADS}/config.json", "sha256": config.sha256sum}]},
+    )
+    assert run.returncode == 0, run.describe()
+    record = json.loads(host.file("/etc/ansible/facts.d/sparkops.fact").content_string)["model"]
+    assert record["format"] == "safetensors" and record["dir"] == CHECKPOINT
+    assert host.file(f"{CHECKPOINT}/config.json").sha256sum == config.sha256sum
+
+
 def test_switching_to_sglang_installs_docker_and_a_verified_unit(host, scenario_dir):
     assert not host.file("/usr/bin/docker").exists
+    fetch_checkpoint(host, scenario_dir)
+    # The weights are in the store while Ollama still serves: nothing was stopped for them.
+    assert host.service(OLLAMA).is_running
     run = run_playbook(
         scenario_dir / "converge.yml",
         {
@@ -174,6 +202,9 @@ def test_switching_to_sglang_installs_docker_and_a_verified_unit(host, scenario_
     assert staged.is_file and staged.sha256sum == tiktoken_vars(host)[0]["sha256"]
     env_file = host.file("/etc/sparkops/sglang.env")
     assert env_file.mode == 0o600 and env_file.user == "sparkops"
+    # SGLang runs offline: it has the checkpoint, and no Hub token.
+    assert "HF_HUB_OFFLINE=1" in env_file.content_string.splitlines()
+    assert "HF_TOKEN" not in env_file.content_string
 
 
 def docker_run_argv(host) -> list[str]:
@@ -196,6 +227,7 @@ def test_the_docker_cli_accepts_the_exact_container_command(host):
         ("--served-model-name", "testbed-tiny"),
         ("--host", "127.0.0.1"),
         ("--port", "30000"),
+        ("--model-path", "/model"),
     ):
         assert server[server.index(flag) + 1] == value
     # The same command, with `create` instead of `run` and the local stand-in image: the Docker
@@ -213,6 +245,7 @@ def test_the_docker_cli_accepts_the_exact_container_command(host):
         assert host_config["DeviceRequests"][0]["Count"] == -1  # --gpus all
         assert host_config["CapDrop"] == ["ALL"]
         assert "/var/lib/sparkops/tiktoken:/tiktoken:ro" in host_config["Binds"]
+        assert f"{CHECKPOINT}:/model:ro" in host_config["Binds"]
         assert "TIKTOKEN_ENCODINGS_BASE=/tiktoken" in inspect["Config"]["Env"]
         # SGLang's startup line with every argument, the key included, is kept out of the log.
         logging_config = "/etc/sparkops/sglang-logging.json"
@@ -250,7 +283,21 @@ def test_an_sglang_folder_docker_would_split_is_refused(host, scenario_dir):
     assert not host.file("/srv/hf:/root").exists
 
 
+def record_gguf(scenario_dir):
+    """site.yml's weights play for llama-server: the GGUF's record replaces the checkpoint's."""
+    run = run_playbook(scenario_dir / "record-gguf.yml")
+    assert run.returncode == 0, run.describe()
+
+
+def test_llama_server_does_not_take_the_checkpoint_for_a_gguf(host, scenario_dir):
+    run = run_playbook(scenario_dir / "converge.yml")
+    assert run.returncode != 0
+    assert "no GGUF model is recorded" in flat(run.output), run.describe()
+    assert host.service(SGLANG).is_enabled  # refused before the switch
+
+
 def test_switching_back_to_llama_server_stops_sglang(host, scenario_dir):
+    record_gguf(scenario_dir)
     run = run_playbook(scenario_dir / "converge.yml")
     assert run.returncode == 0, run.describe()
     assert not host.service(SGLANG).is_enabled

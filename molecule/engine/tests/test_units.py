@@ -14,7 +14,7 @@ import shlex
 import yaml
 from conftest import run_playbook
 from test_engine import wait_healthy
-from test_other_engines import tiktoken_vars
+from test_other_engines import fetch_checkpoint, record_gguf, tiktoken_vars
 
 UNIT = "sparkops-llama-server.service"
 UNIT_PATH = f"/etc/systemd/system/{UNIT}"
@@ -57,7 +57,9 @@ def test_a_json_argument_with_percent_dollar_and_quotes_reaches_llama_server_unc
     assert run.returncode == 0, run.describe()
     assert wait_healthy(host)
     argv = process_argv(host, main_pid(host))
-    assert argv[argv.index(b"--chat-template-kwargs") + 1] == KWARGS.encode()
+    # The user's extra arguments come after the role's own --chat-template-kwargs (the effort).
+    last = len(argv) - 1 - argv[::-1].index(b"--chat-template-kwargs")
+    assert argv[last + 1] == KWARGS.encode()
     assert host.run(f"systemd-analyze verify {UNIT_PATH}").rc == 0
 
 
@@ -95,11 +97,68 @@ def test_the_unit_it_replaced_is_kept_as_a_backup(host):
     """The previous runs replaced the unit twice; the backup is the one before the last."""
     backup = host.file(f"{UNIT_PATH}.sparkops-backup")
     assert backup.is_file and backup.mode == 0o644 and backup.user == "root"
-    assert "--chat-template-kwargs" in backup.content_string
-    assert "--chat-template-kwargs" not in host.file(UNIT_PATH).content_string
+    assert "back\\\\slash" in backup.content_string  # KWARGS, as the unit quotes it
+    assert "back\\\\slash" not in host.file(UNIT_PATH).content_string
+
+
+GPT_OSS_TEMPLATE = "/var/lib/sparkops/models/testbed-tiny/openai-gpt-oss-120b.jinja"
+
+
+def apply_template(host, body: dict) -> str:
+    """The prompt llama-server renders for a chat request (its /apply-template endpoint)."""
+    answer = host.check_output(
+        f"curl -sf -H 'Content-Type: application/json' -d {shlex.quote(json.dumps(body))} "
+        "http://127.0.0.1:8005/apply-template"
+    )
+    return json.loads(answer)["prompt"]
+
+
+def test_the_reasoning_effort_reaches_gpt_osss_template_as_json(host, scenario_dir):
+    # gpt-oss's own template from the pinned llama.cpp source the llama_cpp role fetched.
+    template = host.check_output(
+        "find /var/cache/sparkops/llama.cpp/src"
+        " -path '*/models/templates/openai-gpt-oss-120b.jinja' | head -n 1"
+    )
+    assert template, "gpt-oss's template is not in the llama.cpp source"
+    host.check_output(f"install -m 0644 {template} {GPT_OSS_TEMPLATE}")
+    run = run_playbook(
+        scenario_dir / "converge.yml",
+        {
+            "sparkops_reasoning_effort": "high",
+            "engine_llamacpp_extra_args": ["--chat-template-file", GPT_OSS_TEMPLATE],
+            # The random-weight model's text is not harmony: the smoke test's checks of the
+            # answer's blocks are for a real gpt-oss. What the template renders is checked here.
+            "engine_smoke_test": False,
+        },
+    )
+    assert run.returncode == 0, run.describe()
+    assert wait_healthy(host)
+    argv = process_argv(host, main_pid(host))
+    assert argv[argv.index(b"--chat-template-kwargs") + 1] == b'{"reasoning_effort":"high"}'
+    messages = [{"role": "user", "content": "List the files."}]
+    prompt = apply_template(host, {"messages": messages})
+    assert "<|start|>system<|message|>" in prompt  # gpt-oss's harmony format
+    assert "Reasoning: high" in prompt
+    # A request's own effort overrides the setting.
+    assert "Reasoning: low" in apply_template(
+        host, {"messages": messages, "reasoning_effort": "low"}
+    )
+
+
+def test_a_reasoning_effort_the_model_does_not_take_is_refused_before_anything_changes(
+    host, scenario_dir
+):
+    before = host.file(UNIT_PATH).content_string
+    run = run_playbook(scenario_dir / "converge.yml", {"sparkops_reasoning_effort": "extreme"})
+    assert run.returncode != 0
+    assert "sparkops_reasoning_effort is 'extreme'; this model takes one of low, medium, high" in (
+        flat(run.output)
+    ), run.describe()
+    assert host.file(UNIT_PATH).content_string == before
 
 
 def test_sglang_takes_its_api_key_from_a_file_not_a_command_line(host, scenario_dir):
+    fetch_checkpoint(host, scenario_dir)
     run = run_playbook(
         scenario_dir / "converge.yml",
         {
@@ -134,6 +193,7 @@ def test_sglang_takes_its_api_key_from_a_file_not_a_command_line(host, scenario_
 
 
 def test_switching_back_removes_sglangs_key_file_and_config(host, scenario_dir):
+    record_gguf(scenario_dir)
     run = run_playbook(scenario_dir / "converge.yml")
     assert run.returncode == 0, run.describe()
     assert host.service(UNIT).is_running

@@ -475,3 +475,36 @@ def test_a_wrong_sha256_in_weights_urls_stops_once_and_is_fixed_without_a_downlo
     assert not host.file(aside).exists
     assert [r for r in requests(host) if r["method"] == "GET"] == []
     assert converge(scenario_dir, extra(published[SHARDS[2]])).changed == 0
+
+
+CHECKPOINT_DIR = "/var/lib/sparkops/models/gpt-oss-120b-safetensors"
+CHECKPOINT_FAKE = "/srv/fake-hub-checkpoint"
+
+
+def test_sglangs_checkpoint_comes_from_the_profile_into_its_own_folder(host, scenario_dir):
+    gguf_before = model_snapshot(host)
+    run = run_playbook(scenario_dir / "converge-checkpoint.yml")
+    assert run.returncode == 0, run.describe()
+    published = dict(
+        reversed(line.split())
+        for line in host.check_output(f"cd {CHECKPOINT_FAKE}/files && sha256sum *").splitlines()
+    )
+    # The profile's patterns: every shard and the loading files, not what else the repository has.
+    wanted = sorted(name for name in published if name != "README.md")
+    on_disk = host.check_output(f"ls {CHECKPOINT_DIR}").split()
+    assert sorted(on_disk) == wanted
+    for name in wanted:
+        assert sha256_on_disk(host, name, CHECKPOINT_DIR) == published[name], name
+    # The .json files are kept in git by the Hub: their sha256 came from content checked
+    # against the listed blob id; the shards' from the LFS metadata.
+    stamp = json.loads(host.file(f"{CHECKPOINT_DIR}/.verified.json").content_string)
+    origin = {item["name"]: item["sha256_from"] for item in stamp["manifest"]}
+    assert origin["config.json"] == "git" and origin["model-00000-of-00014.safetensors"] == "hub"
+    model = json.loads(host.file(FACTS).content_string)["model"]
+    assert model["format"] == "safetensors"
+    assert model["dir"] == model["path"] == CHECKPOINT_DIR
+    assert model["source"] == "hf:openai/gpt-oss-120b@b5c939de8f754692c1647ca79fbf85e8c1e70f8a"
+    # The GGUF that llama-server serves is left as it was, for a switch back.
+    assert model_snapshot(host) == gguf_before
+    again = run_playbook(scenario_dir / "converge-checkpoint.yml")
+    assert again.returncode == 0 and again.changed == 0, again.describe()
