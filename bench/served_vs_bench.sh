@@ -135,8 +135,10 @@ patch-sampler)
   # header): the sampler's candidates come from the top-k logits plus the biased tokens instead
   # of the whole vocabulary. On by default in the patched binary; SPARKOPS_FAST_TOPK=0 in the
   # server's environment runs upstream's path, so one binary measures both.
-  python3 roles/llama_cpp/files/apply_patches.py "$WORK/src" roles/llama_cpp/files/patches \
-    sampling-fast-top-k
+  if ! grep -q 'sparkops_fast_top_k.inc' "$WORK/src/common/sampling.cpp"; then
+    git -C "$WORK/src" apply --check "$PWD/roles/llama_cpp/files/patches/sampling-fast-top-k.diff"
+    git -C "$WORK/src" apply "$PWD/roles/llama_cpp/files/patches/sampling-fast-top-k.diff"
+  fi
   rebuild_server patch-sampler
   ;;
 measure)

@@ -112,3 +112,29 @@ def test_every_role_variable_is_read_somewhere():
             if not any(word.search(text) for other, text in texts.items() if other != path):
                 unused.append(f"{path.relative_to(repo)}: {name}")
     assert unused == []
+
+
+SHARED = re.compile(r"(?<!\w)(sparkops_[a-z_]+)(?!\w)")
+
+
+def test_each_shared_setting_has_its_default_in_the_sparkops_role_only():
+    """A shared setting (sparkops_*) is defaulted once, in roles/sparkops, and every role that
+    reads one depends on that role, so a role run alone gets the same value as site.yml."""
+    shared = set(yaml.safe_load((ROLES / "sparkops" / "defaults" / "main.yml").read_text()))
+    problems = []
+    for role in sorted(path for path in ROLES.iterdir() if path.is_dir()):
+        if role.name == "sparkops":
+            continue
+        files = [p for p in role.rglob("*.yml") if p.name != "argument_specs.yml"]
+        files += list(role.rglob("*.j2"))
+        # What the role's YAML and templates read, comments aside.
+        texts = [re.sub(r"(?m)^\s*#.*$", "", p.read_text()) for p in files]
+        read = {name for text in texts for name in SHARED.findall(text)} & shared
+        for text in texts:
+            for name in re.findall(r"(sparkops_[a-z_]+) \| default\(", text):
+                problems.append(f"{role.name}: {name} | default(...)")
+        meta = yaml.safe_load((role / "meta" / "main.yml").read_text())
+        deps = [d["role"] if isinstance(d, dict) else d for d in meta.get("dependencies") or []]
+        if read and "sparkops.llm.sparkops" not in deps:
+            problems.append(f"{role.name} reads {sorted(read)} without depending on sparkops.llm.sparkops")
+    assert problems == []

@@ -101,7 +101,7 @@ def test_patches_on_another_commit_are_refused_before_anything_changes(host, sce
     run = run_playbook(scenario_dir / "converge.yml", other)
     assert run.returncode != 0
     said = " ".join(run.output.split())
-    assert "were written for llama.cpp 0c1e57098bba43ac29e6e3b677cdceebdd22334f" in said, (
+    assert "were tested on llama.cpp 0c1e57098bba43ac29e6e3b677cdceebdd22334f" in said, (
         run.describe()
     )
     assert "Set llama_cpp_patches: [] to build that source" in said
