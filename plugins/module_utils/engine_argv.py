@@ -64,6 +64,9 @@ def llama_server_argv(settings: dict, flags: dict, flag_arguments: dict | None =
     flag to its argument spec there (``-fa`` takes ``[on|off|auto]`` on newer builds)."""
     s = settings
     flag_arguments = flag_arguments or {}
+    # No flags at all: a build not made yet (--check before its first build). Nothing can be
+    # refused for it then; the real run has the build's flags and refuses there.
+    known = bool(flags)
     slots = int(s["slots"])
     argv = [
         "-m", _text(s["model_path"]),
@@ -92,7 +95,7 @@ def llama_server_argv(settings: dict, flags: dict, flag_arguments: dict | None =
         if flags.get(switch):
             argv.append(switch)
     if s.get("backend_sampling"):
-        if not flags.get("--backend-sampling"):
+        if known and not flags.get("--backend-sampling"):
             raise ArgvError(
                 "engine_llamacpp_backend_sampling is on, but this llama-server build has no "
                 "--backend-sampling: build a newer llama_cpp_version, or turn it off."
@@ -102,7 +105,7 @@ def llama_server_argv(settings: dict, flags: dict, flag_arguments: dict | None =
     if effort:
         if flags.get("--chat-template-kwargs"):
             argv += ["--chat-template-kwargs", reasoning_effort_kwargs(effort)]
-        elif effort != TEMPLATE_DEFAULT_EFFORT:
+        elif known and effort != TEMPLATE_DEFAULT_EFFORT:
             raise ArgvError(
                 f"sparkops_reasoning_effort is {effort!r}, but this llama-server build has no "
                 "--chat-template-kwargs: build a newer llama_cpp_version, or leave it at "

@@ -40,8 +40,10 @@ def read_current(path: str) -> str | None:
             "written through it. Remove it, or point the role at another path."
         )
     fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW)
-    with os.fdopen(fd, encoding="utf-8", errors="strict") as handle:
-        return handle.read()
+    # Bytes, decoded as they are: a text read would turn "\r\n" into "\n", and a key holding
+    # one would differ from itself on every run.
+    with os.fdopen(fd, "rb") as handle:
+        return handle.read().decode("utf-8")
 
 
 def wanted_value(current: str | None, value: str, length: int, prefix: str) -> tuple[str, bool]:
@@ -65,13 +67,21 @@ def write_atomically(path: str, value: str, uid: int, gid: int, mode: int) -> No
         pass
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, mode & 0o600)
     try:
-        os.fchown(fd, uid, gid)
-        os.fchmod(fd, mode)
-        os.write(fd, value.encode("utf-8"))
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(temporary, path)
+        try:
+            os.fchown(fd, uid, gid)
+            os.fchmod(fd, mode)
+            os.write(fd, value.encode("utf-8"))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(temporary, path)
+    except OSError:
+        # No part of a secret stays behind beside the path.
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
 
 
 def metadata_differs(path: str, uid: int, gid: int, mode: int) -> bool:

@@ -170,8 +170,9 @@ def sha256_of_git_file(name: str, info: dict, read, where: str) -> str:
     ``read(name)`` returns the file's bytes as the Hub serves them at the pinned revision."""
     if info["size"] is None or info["size"] > GIT_FILE_LIMIT:
         raise WeightsError(
-            f"{where} lists {name} without LFS metadata at {info['size']} bytes, more than a "
-            f"file kept in git can be ({GIT_FILE_LIMIT} bytes): it could not be verified. Add its "
+            f"{where} lists {name} without LFS metadata and with "
+            f"{'no size' if info['size'] is None else str(info['size']) + ' bytes'}, not a file "
+            f"kept in git (at most {GIT_FILE_LIMIT} bytes): it could not be verified. Add its "
             "sha256 to weights_hf_sha256."
         )
     data = read(name)

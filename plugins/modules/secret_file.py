@@ -105,7 +105,10 @@ def main() -> None:
             # --check on a host where the service account is not made yet: it would be written.
             module.exit_json(changed=True, generated=not p["value"])
         module.fail_json(msg=f"No such user or group for {p['path']}: {exc}.")
-    mode = int(p["mode"], 8)
+    try:
+        mode = int(p["mode"], 8)
+    except ValueError:
+        module.fail_json(msg=f"mode {p['mode']!r} for {p['path']} is not an octal mode like 0600.")
     try:
         current = read_current(p["path"])
     except (SecretFileError, UnicodeDecodeError, OSError) as exc:
@@ -114,7 +117,10 @@ def main() -> None:
     changed = new or metadata_differs(p["path"], uid, gid, mode) if current is not None else True
     generated = new and not p["value"]
     if changed and not module.check_mode:
-        write_atomically(p["path"], value, uid, gid, mode)
+        try:
+            write_atomically(p["path"], value, uid, gid, mode)
+        except OSError as exc:
+            module.fail_json(msg=f"Cannot write the secret to {p['path']}: {exc}")
     module.exit_json(changed=changed, generated=generated)
 
 

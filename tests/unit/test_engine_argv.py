@@ -210,3 +210,9 @@ def test_reasoning_effort_problems_name_the_setting(effort, efforts, has_knob, p
         assert problem in found and "sparkops_reasoning_effort" in found
     else:
         assert found == ""
+
+
+def test_an_unbuilt_stamp_under_check_mode_refuses_nothing():
+    # --check before the first build of a new stamp: the build's flags are not known yet.
+    argv = ea.llama_server_argv(settings(backend_sampling=True, reasoning_effort="high"), {}, {})
+    assert argv[:2] == ["-m", settings()["model_path"]]

@@ -136,5 +136,7 @@ def test_each_shared_setting_has_its_default_in_the_sparkops_role_only():
         meta = yaml.safe_load((role / "meta" / "main.yml").read_text())
         deps = [d["role"] if isinstance(d, dict) else d for d in meta.get("dependencies") or []]
         if read and "sparkops.llm.sparkops" not in deps:
-            problems.append(f"{role.name} reads {sorted(read)} without depending on sparkops.llm.sparkops")
+            problems.append(
+                f"{role.name} reads {sorted(read)} without depending on sparkops.llm.sparkops"
+            )
     assert problems == []

@@ -78,3 +78,22 @@ def test_anything_but_a_regular_file_is_refused_and_not_followed(module_runner, 
 def test_generated_secrets_differ_and_use_letters_and_digits():
     values = {sf.generate(48) for _ in range(20)}
     assert len(values) == 20 and all(len(v) == 48 and v.isalnum() for v in values)
+
+
+def test_a_key_with_a_carriage_return_is_stable_across_runs(module_runner, tmp_path):
+    key = tmp_path / "engine.key"
+    assert not run(module_runner, key, value="k\r\nv")[0]
+    failed, again = run(module_runner, key, value="k\r\nv")
+    assert not failed and not again["changed"] and key.read_bytes() == b"k\r\nv"
+
+
+def test_a_write_that_fails_leaves_no_part_of_the_secret(module_runner, tmp_path):
+    key = tmp_path / "missing-folder" / "engine.key"
+    failed, result = run(module_runner, key, value="abc")
+    assert failed and str(key) in result["msg"] and "Traceback" not in result["msg"]
+    assert not (tmp_path / "missing-folder").exists()
+
+
+def test_a_mode_that_is_not_octal_is_refused_by_name(module_runner, tmp_path):
+    failed, result = run(module_runner, tmp_path / "k", value="abc", mode="u=rw")
+    assert failed and "not an octal mode" in result["msg"]
