@@ -165,11 +165,23 @@ def file_stats(directory: str, names: list[str]) -> dict:
     return stats
 
 
+def hub_open(module: AnsibleModule, url: str, headers: dict, **options):
+    """One request to the endpoint, with the token when there is one (the only place it is set)."""
+    p = module.params
+    if p["token"]:
+        headers = {**headers, "Authorization": f"Bearer {p['token']}"}
+    return open_url(
+        url,
+        headers=headers,
+        timeout=p["timeout"],
+        validate_certs=p["validate_certs"],
+        http_agent="sparkops.llm-weights",
+        **options,
+    )
+
+
 def hub_listing(module: AnsibleModule, where: str) -> dict:
     p = module.params
-    headers = {"Accept": "application/json"}
-    if p["token"]:
-        headers["Authorization"] = f"Bearer {p['token']}"
     url = (
         f"{p['endpoint'].rstrip('/')}/api/models/{p['repo']}/tree/"
         f"{quote(p['revision'], safe='')}?recursive=true"
@@ -177,13 +189,7 @@ def hub_listing(module: AnsibleModule, where: str) -> dict:
     entries = []
     while url:
         try:
-            response = open_url(
-                url,
-                headers=headers,
-                timeout=p["timeout"],
-                validate_certs=p["validate_certs"],
-                http_agent="sparkops.llm-weights",
-            )
+            response = hub_open(module, url, {"Accept": "application/json"})
         except Exception as exc:  # HTTPError, URLError, socket errors: all end the same way
             code = getattr(exc, "code", None)
             hint = {
@@ -201,7 +207,6 @@ def git_file_reader(module: AnsibleModule, where: str):
     """Reads a file kept in git (no LFS) at the pinned revision, for its blob-id check. Redirects
     are not followed, so the token never leaves the endpoint: the Hub serves such files itself."""
     p = module.params
-    headers = {"Authorization": f"Bearer {p['token']}"} if p["token"] else {}
 
     def read(name: str) -> bytes:
         url = (
@@ -209,14 +214,7 @@ def git_file_reader(module: AnsibleModule, where: str):
             f"{quote(p['revision'], safe='')}/{quote(name)}"
         )
         try:
-            response = open_url(
-                url,
-                headers=headers,
-                timeout=p["timeout"],
-                validate_certs=p["validate_certs"],
-                follow_redirects="none",
-                http_agent="sparkops.llm-weights",
-            )
+            response = hub_open(module, url, {}, follow_redirects="none")
             return response.read(GIT_FILE_LIMIT + 1)
         except Exception as exc:
             module.fail_json(msg=f"Cannot read {name} from {where} to verify it: {exc}.")
