@@ -16,7 +16,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-CONFIG = Path(__file__).resolve().parents[2] / "roles/engine/files/sglang-logging.json"
+CONFIG = Path(__file__).resolve().parents[2] / "roles/engine_sglang/files/sglang-logging.json"
 
 SGLANG_LIKE = r"""
 import json, logging, logging.config, sys
