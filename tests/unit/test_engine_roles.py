@@ -54,6 +54,10 @@ def test_each_engine_role_describes_every_field_the_shared_sequence_reads(name):
     # Its unit is one of the files a rollback keeps, and its key (if any) one of its secrets.
     assert description["unit"] in description["unit_files"]
     assert not description["key_file"] or description["key_file"] in description["secret_files"]
+    # Files of /etc/sparkops by name: the engine role removes them (a '' or '/' would make the
+    # path the folder itself, or one outside it).
+    for name in description["secret_files"]:
+        assert name and "/" not in name and name not in {".", ".."}, name
     # Its settings are checked by argument_specs at describe, before anything changes.
     specs = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]
     assert specs["describe"]["options"] == specs["main"]["options"]

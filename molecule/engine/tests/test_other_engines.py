@@ -61,6 +61,14 @@ def test_switching_to_ollama_stops_llama_server_and_serves_ollama(host, scenario
     assert version.strip() == "ollama version is 0.40.2"
     assert host.file("/opt/sparkops/ollama/0.40.2-amd64/bin/ollama").is_file
     assert not host.file("/opt/sparkops/ollama/0.40.2-amd64.partial").exists
+    # Ollama has no key file: the removal of llama-server's key must not reach the folder.
+    config = host.file("/etc/sparkops")
+    assert config.is_directory and (config.user, config.group, config.mode) == (
+        "root",
+        "sparkops",
+        0o750,
+    )
+    assert not host.file("/etc/sparkops/llama-server.key").exists
 
 
 def test_ollama_drop_in_sets_host_context_and_keep_alive(host):
