@@ -1,36 +1,20 @@
 # Copyright: sparkops.llm maintainers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""The engine roles of the collection, found on the controller beside the engine role."""
+"""The engines of the collection (logic and tests in module_utils/engine_roles.py)."""
 
 from __future__ import annotations
 
-import re
-from pathlib import Path
-
 from ansible.errors import AnsibleFilterError
-
-_ROLE = re.compile(r"^engine_([a-z0-9]+)$")
+from ansible_collections.sparkops.llm.plugins.module_utils import engine_roles as _roles
 
 
 def engine_roles(role_path):
-    """``role_path | engine_roles``: the names of the roles ``engine_<name>`` beside the engine
-    role that describe themselves (``tasks/describe.yml``), sorted.
-
-    They are the values ``sparkops_engine`` takes, so adding an engine is adding its role.
-    """
-    roles = Path(str(role_path)).resolve().parent
-    names = []
-    for describe in roles.glob("engine_*/tasks/describe.yml"):
-        folder = describe.parent.parent.name
-        match = _ROLE.match(folder)
-        if not match:
-            raise AnsibleFilterError(
-                f"{roles / folder}: an engine role's name is engine_ and lowercase letters or "
-                "digits (it becomes a sparkops_engine value and a variable prefix)"
-            )
-        names.append(match.group(1))
-    return sorted(names)
+    """``role_path | engine_roles``: the engine names, one per role ``engine_<name>``."""
+    try:
+        return _roles.engine_roles(role_path)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
 
 
 class FilterModule:

@@ -118,7 +118,8 @@ def test_the_key_file_is_passed_by_path_never_the_key():
     assert value_after(argv, "--api-key-file") == "/etc/sparkops/llama-server.key"
 
 
-# The expression of roles/engine/tasks/llamacpp.yml (now roles/engine_llamacpp) before this module, as it was written there
+# The expression of roles/engine/tasks/llamacpp.yml (now roles/engine_llamacpp) before this
+# module, as it was written there
 # (Ansible's `| bool` dropped: the grid passes booleans).
 OLD_EXPRESSION = (
     Path(__file__).parent / "fixtures" / "engine" / "llama_server_argv_before.j2"

@@ -1,6 +1,6 @@
-"""The engines are the engine roles (plugins/filter/engine_roles.py): sparkops_engine takes the
-name of each role engine_<name> that describes itself, and each description carries every field
-the engine role's shared sequence reads."""
+"""The engines are the engine roles (module_utils/engine_roles.py, behind the filter
+engine_roles): sparkops_engine takes the name of each role engine_<name> that describes itself,
+and each description carries every field the engine role's shared sequence reads."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible.errors import AnsibleFilterError
-from ansible_collections.sparkops.llm.plugins.filter.engine_roles import engine_roles
+from ansible_collections.sparkops.llm.plugins.module_utils.engine_roles import engine_roles
 
 ROLES = Path(__file__).resolve().parents[2] / "roles"
 
@@ -39,7 +38,7 @@ def test_an_engine_role_whose_name_cannot_be_a_variable_prefix_is_refused(tmp_pa
     (tmp_path / "engine").mkdir()
     (tmp_path / "engine_v-llm" / "tasks").mkdir(parents=True)
     (tmp_path / "engine_v-llm" / "tasks" / "describe.yml").write_text("---\n[]\n")
-    with pytest.raises(AnsibleFilterError, match="engine_v-llm"):
+    with pytest.raises(ValueError, match="engine_v-llm"):
         engine_roles(tmp_path / "engine")
 
 
