@@ -83,13 +83,17 @@ def test_a_cuda_update_rebuilds_llama_cpp_exactly_once(host):
     assert host.file(f"/opt/sparkops/llama.cpp/{old_stamp}/build-info.json").exists
 
     # Exactly the invalidated work: the update itself and its record, llama.cpp, and the
-    # engine's unit, which names the new build, so llama-server restarts on it.
-    roles = {name.split(" : ")[0] for name in changed_tasks(run.output)}
+    # engine's unit, which names the new build (written by the llama-server engine role), so
+    # llama-server restarts on it (the engine role's handler).
+    changed = changed_tasks(run.output)
+    roles = {name.split(" : ")[0] for name in changed}
     assert roles == {
         "sparkops.llm.update",
         "sparkops.llm.llama_cpp",
+        "sparkops.llm.engine_llamacpp",
         "sparkops.llm.engine",
-    }, changed_tasks(run.output)
+    }, changed
+    assert "sparkops.llm.engine_llamacpp : Write the llama-server unit" in changed, changed
     exec_start = host.run("systemctl show -p ExecStart --value sparkops-llama-server").stdout
     assert f"/opt/sparkops/llama.cpp/{new_stamp}/bin/llama-server" in exec_start
     assert host.run("curl -sf http://127.0.0.1:8005/health").rc == 0
