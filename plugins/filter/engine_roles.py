@@ -17,6 +17,15 @@ def engine_roles(role_path):
         raise AnsibleFilterError(str(exc)) from exc
 
 
+def engine_plan_value(plan, key):
+    """``engine_plan | default(none) | engine_plan_value('weights_format')``: a clear error
+    where the first play did not run."""
+    try:
+        return _roles.plan_value(plan, key)
+    except ValueError as exc:
+        raise AnsibleFilterError(str(exc)) from exc
+
+
 class FilterModule:
     def filters(self):
-        return {"engine_roles": engine_roles}
+        return {"engine_roles": engine_roles, "engine_plan_value": engine_plan_value}

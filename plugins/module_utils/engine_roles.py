@@ -30,3 +30,19 @@ def engine_roles(role_path) -> list[str]:
             )
         names.append(match.group(1))
     return sorted(names)
+
+
+def plan_value(plan, key: str):
+    """``engine_plan[key]``, or ValueError saying why there is no plan.
+
+    The engine role's checks publish ``engine_plan`` in site.yml's first play; a run that skips
+    that play (``--start-at-task`` past it, ``--skip-tags always``) has none, and the plays that
+    follow cannot tell what the selected engine needs.
+    """
+    if not isinstance(plan, dict) or key not in plan:
+        raise ValueError(
+            "engine_plan is not set: it comes from the checks in site.yml's first play, which "
+            "this run skipped. Run site.yml without --start-at-task past that play and without "
+            "--skip-tags always (select roles with --tags instead)"
+        )
+    return plan[key]

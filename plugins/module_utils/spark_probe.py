@@ -154,11 +154,13 @@ def parse_device_tree_model(data):
     return data or None
 
 
-def parse_fwupd_devices(text):
+def parse_fwupd_devices(text, internal_only=False):
     """``fwupdmgr get-devices --json`` -> {device name: version}.
 
     Devices without a Name are keyed by DeviceId; those without a Version map to None.
-    Duplicate names get the DeviceId appended so no entry is lost.
+    Duplicate names get the DeviceId appended so no entry is lost. ``internal_only`` keeps the
+    devices fwupd flags ``internal`` ("internal to the platform and cannot be removed easily",
+    FwupdDeviceFlags): a USB device that is plugged in is not part of the platform.
     """
     try:
         data = json.loads(text)
@@ -168,6 +170,8 @@ def parse_fwupd_devices(text):
     out = {}
     for dev in devices if isinstance(devices, list) else []:
         if not isinstance(dev, dict):
+            continue
+        if internal_only and "internal" not in (dev.get("Flags") or []):
             continue
         name = dev.get("Name") or dev.get("DeviceId")
         if not name:

@@ -190,6 +190,14 @@ firmware:
   returned: always
   type: dict
   sample: {"UEFI Device Firmware": "0x00010014"}
+platform_firmware:
+  description:
+    - The part of I(firmware) that belongs to the platform: the devices fwupd flags C(internal).
+    - A removable device, such as a USB device that is plugged in, is left out, so that it
+      is no platform change.
+  returned: always
+  type: dict
+  sample: {"System Firmware": "0.0.1.18"}
 fwupd_present:
   description: Whether C(fwupdmgr) was found.
   returned: always
@@ -257,16 +265,18 @@ def probe_gpu(module):
 
 
 def probe_firmware(module):
+    """(all devices, the platform's devices, fwupdmgr found, warnings)."""
     path = module.get_bin_path("fwupdmgr", required=False)
     if not path:
-        return {}, False, []
+        return {}, {}, False, []
     rc, out, err = module.run_command([path, "get-devices", "--json"])
     if rc != 0:
-        return {}, True, [f"fwupdmgr get-devices failed (rc={rc}): {(err or out).strip()[:300]}"]
+        failure = f"fwupdmgr get-devices failed (rc={rc}): {(err or out).strip()[:300]}"
+        return {}, {}, True, [failure]
     try:
-        return parse_fwupd_devices(out), True, []
+        return parse_fwupd_devices(out), parse_fwupd_devices(out, internal_only=True), True, []
     except ProbeParseError as exc:
-        return {}, True, [str(exc)]
+        return {}, {}, True, [str(exc)]
 
 
 def main():
@@ -304,7 +314,7 @@ def main():
     except OSError as exc:
         module.fail_json(msg=f"cannot stat disk_path {p['disk_path']}: {exc}")
 
-    firmware, fwupd_present, fw_warnings = probe_firmware(module)
+    firmware, platform_firmware, fwupd_present, fw_warnings = probe_firmware(module)
     warnings.extend(fw_warnings)
     uname = platform.uname()
 
@@ -331,6 +341,7 @@ def main():
         disk_path=p["disk_path"],
         disk_free_bytes=disk_free,
         firmware=firmware,
+        platform_firmware=platform_firmware,
         fwupd_present=fwupd_present,
     )
     for w in warnings:

@@ -17,11 +17,16 @@ description:
   - This module replaces one top-level section and leaves the others as they are.
   - The file is written atomically (temporary file, then rename) and only when its content
     changes, so a re-run reports no change.
+  - The data is checked against the section's schema (C(plugins/module_utils/fact_contract.py))
+    before anything is written.
+  - The section is handed to the rest of the run as the host fact C(sparkops_fact_<section>),
+    also in check mode; roles read it with the filter C(sparkops.llm.sparkops_fact).
 options:
   section:
-    description: Top-level key owned by the calling role, such as C(platform) or C(llama_cpp).
+    description: Top-level key owned by the calling role.
     type: str
     required: true
+    choices: [platform, llama_cpp, model, engine, bridge]
   data:
     description: The section's new content.
     type: dict
@@ -60,11 +65,22 @@ section:
   description: The section after this run.
   returned: always
   type: dict
+ansible_facts:
+  description: This run's section, for the roles that follow.
+  returned: always
+  type: dict
+  sample: {"sparkops_fact_llama_cpp": {"stamp": "0c1e570-cpu-3fa9c2d1e0ab"}}
 """
 
 import os
 
 from ansible.module_utils.basic import AnsibleModule
+from ansible_collections.sparkops.llm.plugins.module_utils.fact_contract import (
+    IN_RUN_PREFIX,
+    SECTIONS,
+    FactContractError,
+    checked_record,
+)
 from ansible_collections.sparkops.llm.plugins.module_utils.local_facts import (
     LocalFactsError,
     merge_section,
@@ -76,7 +92,7 @@ from ansible_collections.sparkops.llm.plugins.module_utils.local_facts import (
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "section": {"type": "str", "required": True},
+            "section": {"type": "str", "required": True, "choices": list(SECTIONS)},
             "data": {"type": "dict", "default": {}},
             "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
             "path": {"type": "path", "default": "/etc/ansible/facts.d/sparkops.fact"},
@@ -85,6 +101,12 @@ def main() -> None:
     )
     path = module.params["path"]
     section = module.params["section"]
+    data = module.params["data"]
+    if module.params["state"] == "present":
+        try:
+            checked_record(section, data)
+        except FactContractError as exc:
+            module.fail_json(msg=str(exc))
     before_text = ""
     if os.path.exists(path):
         with open(path, encoding="utf-8") as handle:
@@ -93,13 +115,14 @@ def main() -> None:
         document = parse_facts(before_text, path)
     except LocalFactsError as exc:
         module.fail_json(msg=str(exc))
-    merged = merge_section(document, section, module.params["data"], module.params["state"])
+    merged = merge_section(document, section, data, module.params["state"])
     after_text = render_facts(merged)
     changed = after_text != before_text
     result = {
         "changed": changed,
         "previous": document.get(section, {}),
         "section": merged.get(section, {}),
+        "ansible_facts": {IN_RUN_PREFIX + section: merged.get(section, {})},
     }
     if module._diff:
         result["diff"] = {"before": before_text, "after": after_text, "before_header": path}

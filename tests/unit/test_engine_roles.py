@@ -8,7 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible_collections.sparkops.llm.plugins.module_utils.engine_roles import engine_roles
+from ansible_collections.sparkops.llm.plugins.module_utils.engine_roles import (
+    engine_roles,
+    plan_value,
+)
 
 ROLES = Path(__file__).resolve().parents[2] / "roles"
 
@@ -78,3 +81,11 @@ def test_the_engine_role_names_no_engine():
                 if word in code:
                     named.append(f"{path.relative_to(ROLES)}:{number}: {line.strip()}")
     assert named == []
+
+
+def test_a_plan_value_where_the_first_play_did_not_run_says_so():
+    plan = {"name": "llamacpp", "weights_format": "gguf", "builds_llama_cpp": True}
+    assert plan_value(plan, "weights_format") == "gguf"
+    for missing in (None, {}):
+        with pytest.raises(ValueError, match="site.yml's first play.*--start-at-task"):
+            plan_value(missing, "builds_llama_cpp")

@@ -129,6 +129,12 @@ def test_fwupd_devices(fixture_text):
     assert len(fw) == 5
 
 
+def test_fwupd_platform_devices_leave_out_removable_ones(fixture_text):
+    # "internal": internal to the platform and cannot be removed easily (FwupdDeviceFlags).
+    fw = parse_fwupd_devices(fixture_text("fwupdmgr_get_devices.json"), internal_only=True)
+    assert sorted(fw) == ["Samsung SSD 990 PRO 4TB", "System Firmware", "TPM"]
+
+
 def test_fwupd_tolerates_odd_shapes():
     assert parse_fwupd_devices('{"Devices": "x"}') == {}
     assert parse_fwupd_devices("[]") == {}

@@ -6,7 +6,7 @@ then drive the updates the way a user meets them, in order:
    stand-in): site.yml redoes exactly the invalidated work, llama.cpp once;
 2. the next run changes nothing;
 3. an update that touches nothing the collection depends on, applied outside the playbook:
-   the next run changes nothing;
+   the next run changes nothing, and neither does a USB device that is plugged in;
 4. check mode with updates pending lists them and changes nothing;
 5. a failing firmware update stops the play with fwupd's own message.
 """
@@ -82,13 +82,15 @@ def test_a_cuda_update_rebuilds_llama_cpp_exactly_once(host):
     assert build_count(host, new_stamp) == 1
     assert host.file(f"/opt/sparkops/llama.cpp/{old_stamp}/build-info.json").exists
 
-    # Exactly the invalidated work: the update itself and its record, llama.cpp, and the
-    # engine's unit, which names the new build (written by the llama-server engine role), so
-    # llama-server restarts on it (the engine role's handler).
+    # Exactly the invalidated work: the update itself and the platform's record (the preflight
+    # role's record step, which the update role runs after changing the host), llama.cpp, and
+    # the engine's unit, which names the new build (written by the llama-server engine role),
+    # so llama-server restarts on it (the engine role's handler).
     changed = changed_tasks(run.output)
     roles = {name.split(" : ")[0] for name in changed}
     assert roles == {
         "sparkops.llm.update",
+        "sparkops.llm.preflight",
         "sparkops.llm.llama_cpp",
         "sparkops.llm.engine_llamacpp",
         "sparkops.llm.engine",
@@ -120,6 +122,29 @@ def test_an_update_that_touches_nothing_relevant_changes_nothing(host):
     assert run.changed == 0, changed_tasks(run.output)
     assert facts(host)["llama_cpp"]["stamp"] == stamp
     assert build_count(host, stamp) == 1
+
+
+def test_a_plugged_in_usb_device_is_no_platform_change(host):
+    platform = facts(host)["platform"]
+    state = json.loads(host.file(FWUPD_STATE).content_string)
+    # A removable device as fwupd lists one: no "internal" flag (FwupdDeviceFlags).
+    state["devices"].append(
+        {
+            "Name": "USB Receiver",
+            "DeviceId": "1f1c9e1b6b0b2a7d5a8a9d5bd0b9f0a8d3c1e2f4",
+            "Plugin": "logitech_hidpp",
+            "Flags": ["updatable"],
+            "Version": "RQR12.11",
+        }
+    )
+    set_fwupd(host, devices=state["devices"])
+    assert "USB Receiver" in host.run("fwupdmgr get-devices --json").stdout
+
+    run = run_playbook(SITE)
+    report("converge with a USB device plugged in", run)
+    assert run.returncode == 0, run.describe()
+    assert run.changed == 0, changed_tasks(run.output)
+    assert facts(host)["platform"] == platform
 
 
 def test_check_mode_lists_pending_updates_and_changes_nothing(host):
