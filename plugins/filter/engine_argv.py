@@ -6,7 +6,7 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.sparkops.llm.plugins.module_utils import engine_argv, exposure
+from ansible_collections.sparkops.llm.plugins.module_utils import engine_argv
 
 
 def llama_server_argv(build, settings):
@@ -25,9 +25,8 @@ def sglang_server_argv(settings):
 
 
 def reasoning_effort_problem(effort, efforts, engine, has_knob):
-    """'' when the effort can be applied by this engine (a sparkops_engine value), else why not."""
-    name = exposure.SERVICE_NAMES.get(engine, engine)
-    return engine_argv.reasoning_effort_problem(effort, efforts, name, bool(has_knob))
+    """'' when the effort can be applied by this engine (its label), else why not."""
+    return engine_argv.reasoning_effort_problem(effort, efforts, str(engine), bool(has_knob))
 
 
 class FilterModule:

@@ -27,20 +27,28 @@ def exposure_problems(
     bind,
     keyed,
     variable,
-    engine="",
+    service="",
     arguments=None,
     arguments_variable="",
+    owned_options=None,
+    abbreviating=False,
     environment=None,
     environment_variable="",
+    owned_environment=None,
     can_take_key=True,
 ):
     """Every reason the exposure rule refuses this service's settings, as messages."""
     return (
-        exposure.bind_problems(bind, bool(keyed), variable, bool(can_take_key), engine)
+        exposure.bind_problems(bind, bool(keyed), variable, bool(can_take_key), service)
         + exposure.argument_problems(
-            engine, [] if arguments is None else arguments, arguments_variable
+            owned_options,
+            [] if arguments is None else arguments,
+            arguments_variable,
+            bool(abbreviating),
         )
-        + exposure.environment_problems(engine, dict(environment or {}), environment_variable)
+        + exposure.environment_problems(
+            owned_environment, dict(environment or {}), environment_variable
+        )
     )
 
 

@@ -8,7 +8,9 @@ A bind is an IP literal or ``localhost``; anything else (a host name, a typo suc
 ``127.0.0.l``) is refused, because the engines resolve names differently and the rule must know
 exactly what is opened. The extra arguments and environment a user may add are checked here too,
 so that ``--host 0.0.0.0`` in ``engine_llamacpp_extra_args`` or ``OLLAMA_HOST`` in
-``engine_ollama_extra_env`` cannot open what ``sparkops_bind`` keeps closed.
+``engine_ollama_extra_env`` cannot open what ``sparkops_bind`` keeps closed. Which options and
+variables an engine's role sets itself is that role's to say (``owned_options`` and
+``owned_environment`` in its ``tasks/describe.yml``); the rule here knows no engine.
 """
 
 from __future__ import annotations
@@ -16,53 +18,6 @@ from __future__ import annotations
 import ipaddress
 
 WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1"}
-
-# Options that decide where a server listens, or that carry a key on its command line (which
-# `ps` shows to every user), per engine; the role sets each of them itself.
-OWNED_OPTIONS = {
-    "llamacpp": {
-        "--host": "sparkops_bind",
-        "--port": "engine_llamacpp_port",
-        "--api-key": "sparkops_api_key",
-        "--api-key-file": "sparkops_api_key",
-        "--path": "nothing (the role serves no static files)",
-        "--ssl-key-file": "nothing (TLS is not managed by this role)",
-        "--ssl-cert-file": "nothing (TLS is not managed by this role)",
-        "--reuse-port": "nothing (a second server could share the port)",
-        "--cors-origins": "nothing (wider CORS lets any web page in a browser call the engine)",
-        # llama-server's own agent tools run on the host for whoever reaches the port
-        # (its --help: "do not enable in untrusted environments").
-        "--tools": "nothing (built-in tools act on the host for every client)",
-        "-ag": "nothing (built-in tools act on the host for every client)",
-        "--agent": "nothing (built-in tools act on the host for every client)",
-        "--mcp-servers-config": "nothing (MCP servers act on the host for every client)",
-        "--mcp-servers-json": "nothing (MCP servers act on the host for every client)",
-        "--ui-mcp-proxy": "nothing (a proxy on the engine's port)",
-        "--webui-mcp-proxy": "nothing (a proxy on the engine's port)",
-    },
-    "sglang": {
-        "--host": "sparkops_bind",
-        "--port": "engine_sglang_port",
-        "--api-key": "sparkops_api_key",
-        "--admin-api-key": "nothing (the role does not expose SGLang's admin API)",
-        "--nccl-port": "nothing (single-node serving)",
-        "--dist-init-addr": "nothing (single-node serving)",
-        "--enable-custom-logit-processor": "nothing (clients could send code to run)",
-        # A second --config file could set any of the options above, out of this check's sight.
-        "--config": "nothing (the role writes SGLang's configuration file itself)",
-    },
-}
-# Engines whose parser takes an unambiguous prefix of an option (Python's argparse does by
-# default: SGLang's launch_server), so "--hos" means "--host" there.
-ABBREVIATING = {"sglang"}
-# Environment variables an engine reads for its bind, where users may add environment.
-OWNED_ENVIRONMENT = {
-    "ollama": {
-        "OLLAMA_HOST": "sparkops_bind and engine_ollama_port",
-        "OLLAMA_ORIGINS": "nothing (more origins let web pages in a browser call the engine)",
-        "OLLAMA_MODELS": "engine_ollama_home",
-    },
-}
 
 
 class BindError(ValueError):
@@ -119,9 +74,16 @@ def _option_name(argument: str) -> str:
     return argument.split("=", 1)[0]
 
 
-def argument_problems(engine: str, arguments: list, variable: str) -> list[str]:
-    """Messages for extra arguments that would take over a setting the role owns."""
-    owned = OWNED_OPTIONS.get(engine, {})
+def argument_problems(
+    owned: dict, arguments: list, variable: str, abbreviating: bool = False
+) -> list[str]:
+    """Messages for extra arguments that would take over an option the role owns.
+
+    ``owned`` maps each option to what to set instead. ``abbreviating`` is for a parser that
+    takes an unambiguous prefix of an option (Python's argparse does by default), where
+    "--hos" means "--host".
+    """
+    owned = dict(owned or {})
     if not isinstance(arguments, (list, tuple)):
         return [f"{variable} must be a list of arguments (got {type(arguments).__name__})"]
     problems = []
@@ -132,7 +94,7 @@ def argument_problems(engine: str, arguments: list, variable: str) -> list[str]:
             )
             continue
         name = _option_name(argument)
-        if name not in owned and engine in ABBREVIATING and name.startswith("--") and len(name) > 2:
+        if name not in owned and abbreviating and name.startswith("--") and len(name) > 2:
             name = next((option for option in owned if option.startswith(name)), name)
         if name in owned:
             problems.append(
@@ -168,13 +130,12 @@ def api_key_problem(key: str, variable: str) -> str:
     return ""
 
 
-# How the messages name each engine (the keys are engine_name's values).
-SERVICE_NAMES = {"llamacpp": "llama-server", "ollama": "Ollama", "sglang": "SGLang"}
+def environment_problems(owned: dict, environment: dict, variable: str) -> list[str]:
+    """Messages for extra environment that would take over a variable the role owns.
 
-
-def environment_problems(engine: str, environment: dict, variable: str) -> list[str]:
-    """Messages for extra environment that would take over a setting the role owns."""
-    owned = OWNED_ENVIRONMENT.get(engine, {})
+    ``owned`` maps each upper-case variable name to what to set instead.
+    """
+    owned = {str(name).upper(): instead for name, instead in (owned or {}).items()}
     problems = []
     for name in sorted(environment or {}):
         if str(name).upper() in owned:
@@ -186,10 +147,10 @@ def environment_problems(engine: str, environment: dict, variable: str) -> list[
 
 
 def bind_problems(
-    bind: str, keyed: bool, variable: str, can_take_key: bool = True, engine: str = ""
+    bind: str, keyed: bool, variable: str, can_take_key: bool = True, service: str = ""
 ) -> list[str]:
-    """Messages for a bind the exposure rule refuses; they name ``engine`` (SERVICE_NAMES)."""
-    service = SERVICE_NAMES.get(engine, "the service")
+    """Messages for a bind the exposure rule refuses; they name ``service`` (its label)."""
+    service = service or "the service"
     try:
         loopback = is_loopback(bind)
     except BindError as exc:

@@ -19,7 +19,8 @@ ROLES = Path(__file__).resolve().parents[2] / "roles"
 FIELDS = {
     "label", "unit", "unit_files", "secret_files", "key_file", "port", "port_variable",
     "health_path", "health_timeout_s", "served_name", "sets_reasoning_effort", "extra_args",
-    "extra_args_variable", "extra_env", "extra_env_variable", "own_account", "folders",
+    "extra_args_variable", "extra_env", "extra_env_variable", "owned_options",
+    "abbreviating_options", "owned_environment", "own_account", "folders",
     "timings", "weights_format", "builds_llama_cpp",
 }  # fmt: skip
 

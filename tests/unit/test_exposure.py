@@ -2,8 +2,33 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 from ansible_collections.sparkops.llm.plugins.module_utils import exposure
+
+ROLES = Path(__file__).resolve().parents[2] / "roles"
+
+
+def described(engine):
+    """An engine role's own exposure data (owned_options, abbreviating_options,
+    owned_environment), as its tasks/describe.yml gives it to the engine role."""
+    tasks = yaml.safe_load((ROLES / f"engine_{engine}" / "tasks" / "describe.yml").read_text())
+    return tasks[0]["ansible.builtin.set_fact"][f"__engine_{engine}_description"]
+
+
+def argument_problems(engine, arguments, variable):
+    description = described(engine)
+    return exposure.argument_problems(
+        description["owned_options"], arguments, variable, description["abbreviating_options"]
+    )
+
+
+def environment_problems(engine, environment, variable):
+    return exposure.environment_problems(
+        described(engine)["owned_environment"], environment, variable
+    )
 
 
 @pytest.mark.parametrize(
@@ -72,7 +97,7 @@ def test_a_wide_bind_needs_a_key_and_a_service_without_keys_stays_on_loopback():
     assert "no API key is set" in no_key and no_key.startswith("sparkops_bind is 0.0.0.0")
     assert exposure.bind_problems("0.0.0.0", keyed=True, variable="sparkops_bind") == []
     [keyless] = exposure.bind_problems(
-        "0.0.0.0", keyed=True, variable="sparkops_bind", can_take_key=False, engine="ollama"
+        "0.0.0.0", keyed=True, variable="sparkops_bind", can_take_key=False, service="Ollama"
     )
     assert "Ollama cannot require an API key" in keyless
 
@@ -91,7 +116,7 @@ def test_a_wide_bind_needs_a_key_and_a_service_without_keys_stays_on_loopback():
     ],
 )
 def test_llama_server_arguments_that_take_over_the_bind_or_open_the_host_are_refused(argument):
-    [message] = exposure.argument_problems(
+    [message] = argument_problems(
         "llamacpp", ["-t", "4", argument, "0.0.0.0"], "engine_llamacpp_extra_args"
     )
     assert message.startswith(f"engine_llamacpp_extra_args sets {argument.split('=')[0]}")
@@ -99,28 +124,28 @@ def test_llama_server_arguments_that_take_over_the_bind_or_open_the_host_are_ref
 
 def test_harmless_arguments_pass_and_values_that_look_like_options_are_not_misread():
     arguments = ["--chat-template-kwargs", '{"reasoning_effort": "high"}', "-t", "8", "--jinja"]
-    assert exposure.argument_problems("llamacpp", arguments, "x") == []
+    assert argument_problems("llamacpp", arguments, "x") == []
 
 
 def test_sglang_arguments_are_checked_against_sglangs_own_options():
-    problems = exposure.argument_problems(
+    problems = argument_problems(
         "sglang", ["--host", "0.0.0.0", "--api-key", "k"], "engine_sglang_extra_args"
     )
     assert [p.split(" sets ")[1].split(",")[0] for p in problems] == ["--host", "--api-key"]
 
 
 def test_a_non_string_argument_is_refused():
-    [message] = exposure.argument_problems("llamacpp", [8005], "engine_llamacpp_extra_args")
+    [message] = argument_problems("llamacpp", [8005], "engine_llamacpp_extra_args")
     assert "must be a list of strings" in message
 
 
 @pytest.mark.parametrize("name", ["OLLAMA_HOST", "ollama_host", "OLLAMA_ORIGINS", "OLLAMA_MODELS"])
 def test_ollama_environment_that_takes_over_the_bind_is_refused(name):
-    [message] = exposure.environment_problems(
+    [message] = environment_problems(
         "ollama", {name: "0.0.0.0:11434", "OLLAMA_DEBUG": "1"}, "engine_ollama_extra_env"
     )
     assert message.startswith(f"engine_ollama_extra_env sets {name}")
-    assert exposure.environment_problems("ollama", {"OLLAMA_DEBUG": "1"}, "x") == []
+    assert environment_problems("ollama", {"OLLAMA_DEBUG": "1"}, "x") == []
 
 
 @pytest.mark.parametrize(
@@ -128,21 +153,28 @@ def test_ollama_environment_that_takes_over_the_bind_is_refused(name):
 )
 def test_sglang_abbreviations_of_owned_options_are_refused(argument):
     """launch_server's argparse takes any unambiguous prefix ("--hos" is "--host")."""
-    [message] = exposure.argument_problems("sglang", [argument, "x"], "engine_sglang_extra_args")
+    [message] = argument_problems("sglang", [argument, "x"], "engine_sglang_extra_args")
     assert message.startswith(f"engine_sglang_extra_args sets {argument.split('=')[0]},")
 
 
 def test_extra_arguments_given_as_one_string_are_refused():
-    [message] = exposure.argument_problems(
-        "llamacpp", "--host 0.0.0.0", "engine_llamacpp_extra_args"
-    )
+    [message] = argument_problems("llamacpp", "--host 0.0.0.0", "engine_llamacpp_extra_args")
     assert "must be a list of arguments (got str)" in message
 
 
-def test_only_a_known_engine_is_named_in_the_message():
-    [message] = exposure.bind_problems("0.0.0.0", True, "sparkops_bind", False, engine="nope")
+def test_the_message_names_the_service_by_its_label():
+    [message] = exposure.bind_problems("0.0.0.0", True, "sparkops_bind", False, "Ollama")
+    assert "exposes Ollama beyond this host, and Ollama cannot" in message
+    [message] = exposure.bind_problems("0.0.0.0", True, "sparkops_bind", False)
     assert "exposes the service beyond this host, and the service cannot" in message
-    assert exposure.bind_problems("0.0.0.0", True, "sparkops_bind", engine="llamacpp") == []
+    assert exposure.bind_problems("0.0.0.0", True, "sparkops_bind", service="llama-server") == []
+
+
+def test_the_rule_itself_names_no_engine():
+    """Which options an engine owns is its role's to say: a new engine adds no line here."""
+    source = Path(exposure.__file__).read_text()
+    for literal in ('"OLLAMA_', '"--api-key', '"sglang"', '"llamacpp"', '"ollama"'):
+        assert literal not in source, literal
 
 
 @pytest.mark.parametrize(
@@ -168,7 +200,5 @@ def test_no_key_or_a_usable_key_is_accepted(key):
 
 @pytest.mark.parametrize("argument", ["--config", "--config=/x.yaml", "--conf"])
 def test_a_second_sglang_config_file_is_refused(argument):
-    [message] = exposure.argument_problems(
-        "sglang", [argument, "/x.yaml"], "engine_sglang_extra_args"
-    )
+    [message] = argument_problems("sglang", [argument, "/x.yaml"], "engine_sglang_extra_args")
     assert f"sets {argument.split('=')[0]}," in message and "configuration file" in message
