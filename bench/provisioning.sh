@@ -6,6 +6,11 @@
 #   3. the llama_cpp role's build with an empty ccache (fresh) against the same build with the
 #      shared ccache warm (cached), forced by a cmake define that changes only the build stamp.
 # Run from the repository root after `make testbed`. Writes bench/results/provisioning.json.
+#
+#   bench/provisioning.sh noop [RUNS]   only step 2, RUNS times (default 3), on the spark01 that
+#       `make demo` left running: each run's wall time and changed count, and the median, in
+#       bench/results/provisioning-noop.json. With the task profile (ansible.posix.profile_tasks)
+#       in bench/results/provision-noop-<n>.log, to see where the time goes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$PWD/.venv/bin:$PATH"
@@ -27,6 +32,30 @@ changed_in() {  # the changed= count of spark01's PLAY RECAP lines, summed
   { grep -E '^spark01 +: ' "$1" | sed -E 's/.*changed=([0-9]+).*/\1/'; echo 0; } \
     | paste -sd+ - | python3 -c 'print(eval(input()))'
 }
+
+if [ "${1:-}" = noop ]; then
+  runs=${2:-3}
+  docker inspect --format '{{.State.Running}}' spark01 2>/dev/null | grep -qx true \
+    || { echo "provisioning.sh noop: no spark01 is running; run make demo first" >&2; exit 2; }
+  times=() changes=()
+  for n in $(seq 1 "$runs"); do
+    log="$results/provision-noop-$n.log"
+    times+=("$(ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks seconds_of "$log" \
+      ansible-playbook -i "$inventory" site.yml -l spark01)")
+    changes+=("$(changed_in "$log")")
+    echo "no-op re-run $n: ${times[-1]} s, ${changes[-1]} changed"
+  done
+  python3 - "$results/provisioning-noop.json" "${times[*]}" "${changes[*]}" <<'PY'
+import json, statistics, sys
+times = [float(t) for t in sys.argv[2].split()]
+changes = [int(c) for c in sys.argv[3].split()]
+figures = {"noop_rerun_s": times, "noop_rerun_changed": changes,
+           "noop_rerun_median_s": statistics.median(times)}
+json.dump(figures, open(sys.argv[1], "w"), indent=2)
+print(json.dumps(figures))
+PY
+  exit 0
+fi
 
 make demo-clean >/dev/null
 fresh_s=$(seconds_of "$results/provision-fresh.log" tests/testbed/demo.sh)

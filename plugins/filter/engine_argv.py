@@ -10,7 +10,8 @@ from ansible_collections.sparkops.llm.plugins.module_utils import engine_argv
 
 
 def llama_server_argv(build, settings):
-    """``llama_cpp_build | llama_server_argv(settings)``: llama-server's arguments as a list."""
+    """``build | llama_server_argv(settings)``: llama-server's arguments as a list (``build`` is
+    the llama_cpp section of the facts)."""
     try:
         return engine_argv.llama_server_argv(
             dict(settings), dict(build.get("flags") or {}), dict(build.get("flag_arguments") or {})

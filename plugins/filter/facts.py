@@ -6,15 +6,20 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
+from ansible.utils.display import Display
 from ansible_collections.sparkops.llm.plugins.module_utils import fact_contract as _contract
 
 
 def sparkops_fact(facts, section, required=True):
     """``ansible_facts | sparkops_fact('model')``: this run's section, else the recorded one."""
+    warnings = []
     try:
-        return _contract.read_section(facts, section, required)
+        data = _contract.read_section(facts, section, required, warnings)
     except _contract.FactContractError as exc:
         raise AnsibleFilterError(str(exc)) from exc
+    for warning in warnings:
+        Display().warning(warning)
+    return data
 
 
 def platform_fingerprint(host):

@@ -10,7 +10,7 @@ plugins/module_utils/systemd_quote.py; these filters only turn its errors into A
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.sparkops.llm.plugins.module_utils import systemd_quote
+from ansible_collections.sparkops.llm.plugins.module_utils import systemd_quote, systemd_unit
 
 
 def _filter(function):
@@ -26,7 +26,8 @@ def _filter(function):
 
 
 class FilterModule:
-    """systemd_exec_args, systemd_path_list, systemd_environment, systemd_text."""
+    """systemd_exec_args, systemd_path_list, systemd_environment, systemd_text, and
+    systemd_units (which reads systemctl's output rather than writing a unit)."""
 
     def filters(self):
         return {
@@ -34,4 +35,5 @@ class FilterModule:
             "systemd_path_list": _filter(systemd_quote.path_list),
             "systemd_environment": _filter(systemd_quote.environment),
             "systemd_text": _filter(systemd_quote.text),
+            "systemd_units": systemd_unit.unit_states,
         }

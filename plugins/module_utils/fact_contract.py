@@ -165,17 +165,22 @@ def checked_record(name: str, data: dict) -> dict:
     return data
 
 
-def read_section(facts: dict, name: str, required: bool = True) -> dict:
+def read_section(
+    facts: dict, name: str, required: bool = True, warnings: list | None = None
+) -> dict:
     """The ``name`` section for a reader: this run's, else the facts file's, with defaults.
 
-    ``facts`` is the host's ``ansible_facts``. A missing section is ``{}`` unless ``required``;
-    then, and for a record that does not match the schema (an older release wrote it, or a
-    hand edit), FactContractError says which role to run.
+    ``facts`` is the host's ``ansible_facts``. A ``required`` section that is missing, or that
+    does not match the schema (an older release wrote it, or a hand edit), raises
+    FactContractError naming the role that writes it. A section that is not required reads as
+    ``{}`` then; a damaged one also adds a line to ``warnings``. The writers read their own
+    section that way, so that running the role named in the error always repairs it.
     """
     section = _section(name)
     facts = facts or {}
     in_run_key = IN_RUN_PREFIX + name
-    if in_run_key in facts:
+    # None: cleared at the start of the run (state=forget), nothing written since.
+    if facts.get(in_run_key) is not None:
         data, origin = facts[in_run_key], "this run"
     else:
         local = (facts.get("ansible_local") or {}).get("sparkops") or {}
@@ -188,6 +193,13 @@ def read_section(facts: dict, name: str, required: bool = True) -> dict:
             f"(site.yml, or its tag '{section.tag}')"
         )
     problems = section_problems(name, data, partial_ok=True)
+    if problems and not required:
+        if warnings is not None:
+            warnings.append(
+                f"the {name} fact from {origin} is damaged ({'; '.join(problems)}), so it is "
+                f"ignored; the {section.writer} role records it anew when it runs"
+            )
+        return {}
     if problems:
         raise FactContractError(
             f"the {name} fact from {origin} is stale or damaged ({'; '.join(problems)}): "

@@ -119,3 +119,24 @@ def describe_problems(problems: list[str], temp_dir: str) -> list[str]:
     """Name the unit (or drop-in) rather than its temporary copy; line numbers are those of the
     new content."""
     return [line.replace(temp_dir.rstrip("/") + "/", "") for line in problems]
+
+
+def unit_states(show_output: str) -> dict:
+    """``systemctl show --property=Id,LoadState,SubState UNIT...`` -> {unit: {state, load}}.
+
+    The shape of ``service_facts``' ``services`` for the units asked about: a unit systemd does
+    not know (LoadState=not-found) is left out; ``state`` is ``running`` or ``stopped``.
+    systemctl prints one block of ``Key=value`` lines per unit, blank-line separated, in its
+    own order of properties.
+    """
+    states = {}
+    for block in str(show_output or "").strip().split("\n\n"):
+        values = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
+        unit = values.get("Id")
+        if not unit or values.get("LoadState", "not-found") == "not-found":
+            continue
+        states[unit] = {
+            "state": "running" if values.get("SubState") == "running" else "stopped",
+            "load": values.get("LoadState"),
+        }
+    return states

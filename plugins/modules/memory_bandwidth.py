@@ -48,10 +48,16 @@ options:
     default: 0
   iterations:
     description:
-      Timed copies per measurement; C(0) picks as many as fit about 3 seconds after a warm-up
+      Timed copies per measurement; C(0) picks as many as fit I(time_budget_s) after a warm-up
       copy.
     type: int
     default: 0
+  time_budget_s:
+    description:
+      Seconds each measurement (host, GPU) aims to take when I(iterations) is C(0). Many
+      copies of a large buffer fit in one second, enough for a floor check.
+    type: float
+    default: 3.0
   min_host_gbps:
     description: Fail when host bandwidth is below this; C(0) disables the check.
     type: float
@@ -133,6 +139,7 @@ def main():
             gpu_buffer_mib=dict(type="int", default=1024),
             threads=dict(type="int", default=0),
             iterations=dict(type="int", default=0),
+            time_budget_s=dict(type="float", default=3.0),
             min_host_gbps=dict(type="float", default=0),
             min_gpu_gbps=dict(type="float", default=0),
             cudart_path=dict(type="path"),
@@ -156,14 +163,16 @@ def main():
         cudart=None,
     )
     if p["host"]:
-        host = measure_host(p["host_buffer_mib"], p["threads"], p["iterations"])
+        host = measure_host(p["host_buffer_mib"], p["threads"], p["iterations"], p["time_budget_s"])
         result.update(host_gbps=host["gbps"], host_method=host["method"])
 
     if p["gpu"] == "never":
         result["gpu_method"] = "gpu: not measured (gpu=never)"
     else:
         try:
-            gpu = measure_gpu(p["gpu_buffer_mib"], p["iterations"], p["cudart_path"])
+            gpu = measure_gpu(
+                p["gpu_buffer_mib"], p["iterations"], p["cudart_path"], p["time_budget_s"]
+            )
         except CudaUnavailable as exc:
             result["gpu_method"] = f"gpu: not measured: {exc}"
             if p["gpu"] == "always":

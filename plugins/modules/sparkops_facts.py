@@ -23,18 +23,21 @@ description:
     also in check mode; roles read it with the filter C(sparkops.llm.sparkops_fact).
 options:
   section:
-    description: Top-level key owned by the calling role.
+    description: Top-level key owned by the calling role; required unless I(state=forget).
     type: str
-    required: true
     choices: [platform, llama_cpp, model, engine, bridge]
   data:
     description: The section's new content.
     type: dict
     default: {}
   state:
-    description: C(absent) removes the section.
+    description:
+      - C(absent) removes the section.
+      - C(forget) touches no file and clears every section's host fact, so that a persistent
+        fact cache cannot hand an earlier run's sections (a check-mode run's among them) to this
+        one. site.yml does this first.
     type: str
-    choices: [present, absent]
+    choices: [present, absent, forget]
     default: present
   path:
     description: The facts file.
@@ -92,13 +95,23 @@ from ansible_collections.sparkops.llm.plugins.module_utils.local_facts import (
 def main() -> None:
     module = AnsibleModule(
         argument_spec={
-            "section": {"type": "str", "required": True, "choices": list(SECTIONS)},
+            "section": {"type": "str", "choices": list(SECTIONS)},
             "data": {"type": "dict", "default": {}},
-            "state": {"type": "str", "choices": ["present", "absent"], "default": "present"},
+            "state": {
+                "type": "str",
+                "choices": ["present", "absent", "forget"],
+                "default": "present",
+            },
             "path": {"type": "path", "default": "/etc/ansible/facts.d/sparkops.fact"},
         },
+        required_if=[("state", "present", ["section"]), ("state", "absent", ["section"])],
         supports_check_mode=True,
     )
+    if module.params["state"] == "forget":
+        # None, not {}: {} means "removed in this run", None "not written in this run".
+        module.exit_json(
+            changed=False, ansible_facts={IN_RUN_PREFIX + name: None for name in SECTIONS}
+        )
     path = module.params["path"]
     section = module.params["section"]
     data = module.params["data"]

@@ -123,6 +123,20 @@ def test_a_stale_record_names_what_it_lacks_and_the_role_to_run():
         fc.read_section(local(engine=stale), "engine")
 
 
+def test_a_damaged_record_a_writer_reads_itself_is_ignored_with_a_warning():
+    damaged = {**RECORDS["engine"], "port": "8005"}
+    warnings = []
+    assert fc.read_section(local(engine=damaged), "engine", False, warnings) == {}
+    assert len(warnings) == 1 and "'port' must be a number" in warnings[0]
+    assert "sparkops.llm.engine role records it anew" in warnings[0]
+
+
+def test_a_section_cleared_at_the_start_of_the_run_reads_from_the_file():
+    # state=forget sets None: a persistent fact cache's value from an earlier run is gone.
+    facts = {**local(engine=RECORDS["engine"]), fc.IN_RUN_PREFIX + "engine": None}
+    assert fc.read_section(facts, "engine") == RECORDS["engine"]
+
+
 def test_a_model_recorded_before_formats_existed_reads_as_gguf():
     older = {k: v for k, v in RECORDS["model"].items() if k != "format"}
     assert fc.read_section(local(model=older), "model")["format"] == "gguf"
@@ -192,3 +206,10 @@ def test_the_module_hands_the_section_to_the_run(module_runner, tmp_path):
         sparkops_facts.main, {"section": "model", "state": "absent", "path": str(path)}
     )
     assert not failed and result["ansible_facts"] == {fc.IN_RUN_PREFIX + "model": {}}
+
+
+def test_forget_clears_every_sections_run_fact_and_touches_no_file(module_runner, tmp_path):
+    path = tmp_path / "sparkops.fact"
+    failed, result = module_runner(sparkops_facts.main, {"state": "forget", "path": str(path)})
+    assert not failed and not result["changed"] and not path.exists()
+    assert result["ansible_facts"] == {fc.IN_RUN_PREFIX + name: None for name in fc.SECTIONS}

@@ -24,6 +24,7 @@ from ansible_collections.sparkops.llm.plugins.module_utils.systemd_unit import (
     normalise_content,
     split_unit_name,
     supports_recursive_errors,
+    unit_states,
 )
 from ansible_collections.sparkops.llm.plugins.modules import systemd_unit
 
@@ -448,3 +449,18 @@ def test_real_verify_checks_a_drop_in_with_its_unit(module_runner, units, monkey
     )
     assert failed and "sparkops-test.service.d/x.conf:2: ReadOnlyPaths=" in result["msg"]
     assert not (units / "sparkops-test.service.d" / "x.conf").exists()
+
+
+def test_unit_states_read_systemctl_show_as_service_facts_would():
+    # systemctl show --property=Id,LoadState,SubState for a running, a stopped and an unknown
+    # unit (systemd 252, bookworm; the property order is systemd's, not the request's).
+    output = (
+        "Id=sparkops-llama-server.service\nLoadState=loaded\nSubState=running\n\n"
+        "LoadState=loaded\nSubState=dead\nId=ollama.service\n\n"
+        "Id=sparkops-sglang.service\nLoadState=not-found\nSubState=dead\n"
+    )
+    assert unit_states(output) == {
+        "sparkops-llama-server.service": {"state": "running", "load": "loaded"},
+        "ollama.service": {"state": "stopped", "load": "loaded"},
+    }
+    assert unit_states("") == {}
