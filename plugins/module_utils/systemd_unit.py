@@ -125,7 +125,8 @@ def unit_states(show_output: str) -> dict:
     """``systemctl show --property=Id,LoadState,SubState UNIT...`` -> {unit: {state, load}}.
 
     The shape of ``service_facts``' ``services`` for the units asked about: a unit systemd does
-    not know (LoadState=not-found) is left out; ``state`` is ``running`` or ``stopped``.
+    not know (LoadState=not-found) is left out, unless it still runs (its file was removed
+    while it ran); ``state`` is ``running`` or ``stopped``.
     systemctl prints one block of ``Key=value`` lines per unit, blank-line separated, in its
     own order of properties.
     """
@@ -133,10 +134,11 @@ def unit_states(show_output: str) -> dict:
     for block in str(show_output or "").strip().split("\n\n"):
         values = dict(line.split("=", 1) for line in block.splitlines() if "=" in line)
         unit = values.get("Id")
-        if not unit or values.get("LoadState", "not-found") == "not-found":
+        running = values.get("SubState") == "running"
+        if not unit or (values.get("LoadState", "not-found") == "not-found" and not running):
             continue
         states[unit] = {
-            "state": "running" if values.get("SubState") == "running" else "stopped",
+            "state": "running" if running else "stopped",
             "load": values.get("LoadState"),
         }
     return states

@@ -304,6 +304,7 @@ def test_the_filters_raise_ansible_errors_with_the_message(monkeypatch):
         "systemd_path_list",
         "systemd_environment",
         "systemd_text",
+        "systemd_units",
     }
     assert filters["systemd_exec_args"]([EXECUTABLE, "a b"]) == '/usr/bin/true "a b"'
     with pytest.raises(AnsibleFilterError, match="engine_sglang_extra_args: argument 1 is a dict"):

@@ -457,10 +457,13 @@ def test_unit_states_read_systemctl_show_as_service_facts_would():
     output = (
         "Id=sparkops-llama-server.service\nLoadState=loaded\nSubState=running\n\n"
         "LoadState=loaded\nSubState=dead\nId=ollama.service\n\n"
-        "Id=sparkops-sglang.service\nLoadState=not-found\nSubState=dead\n"
+        "Id=sparkops-sglang.service\nLoadState=not-found\nSubState=dead\n\n"
+        # Its unit file removed while it runs: still an engine that serves.
+        "Id=sparkops-vllm.service\nLoadState=not-found\nSubState=running\n"
     )
     assert unit_states(output) == {
         "sparkops-llama-server.service": {"state": "running", "load": "loaded"},
         "ollama.service": {"state": "stopped", "load": "loaded"},
+        "sparkops-vllm.service": {"state": "running", "load": "not-found"},
     }
     assert unit_states("") == {}

@@ -300,7 +300,7 @@ def record_gguf(scenario_dir):
 def test_llama_server_does_not_take_the_checkpoint_for_a_gguf(host, scenario_dir):
     run = run_playbook(scenario_dir / "converge.yml")
     assert run.returncode != 0
-    assert "no GGUF model is recorded" in flat(run.output), run.describe()
+    assert "needs a GGUF model, and none is recorded" in flat(run.output), run.describe()
     assert host.service(SGLANG).is_enabled  # refused before the switch
 
 
