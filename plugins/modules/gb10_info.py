@@ -192,7 +192,7 @@ firmware:
   sample: {"UEFI Device Firmware": "0x00010014"}
 platform_firmware:
   description:
-    - The part of I(firmware) that belongs to the platform: the devices fwupd flags C(internal).
+    - The part of I(firmware) that belongs to the platform, the devices fwupd flags C(internal).
     - A removable device, such as a USB device that is plugged in, is left out, so that it
       is no platform change.
   returned: always
