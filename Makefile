@@ -90,9 +90,17 @@ $(TINY_MODEL): $(TESTBED_VARS) bench/make_proxy_model.py
 	  --out $@.partial >/dev/null
 	mv $@.partial $@
 
-$(TESTBED_MODEL_VARS): $(TINY_MODEL)
-	printf -- '---\n# Written by make: the sha256 of the generated test-bed model.\ntestbed_tiny_model_sha256: %s\n' \
-	  "$$(sha256sum $< | cut -d' ' -f1)" > $@
+# The model whose constructed weights answer in gpt-oss's harmony format, for Claude Code's agent
+# loop (tests/testbed/make_harmony_model.py): its template and vocabulary come from the pinned tree.
+HARMONY_MODEL := $(CACHE)/testbed/testbed-harmony.gguf
+$(HARMONY_MODEL): $(TESTBED_VARS) tests/testbed/make_harmony_model.py bench/make_proxy_model.py
+	$(BIN)/python tests/testbed/make_harmony_model.py --llama-cpp-src $(CACHE)/src/llama.cpp \
+	  --out $@.partial >/dev/null
+	mv $@.partial $@
+
+$(TESTBED_MODEL_VARS): $(TINY_MODEL) $(HARMONY_MODEL)
+	printf -- '---\n# Written by make: the sha256 of the generated test-bed models.\ntestbed_tiny_model_sha256: %s\ntestbed_harmony_model_sha256: %s\n' \
+	  "$$(sha256sum $(TINY_MODEL) | cut -d' ' -f1)" "$$(sha256sum $(HARMONY_MODEL) | cut -d' ' -f1)" > $@
 
 # The Ollama stand-in release (GitHub's assets cannot be fetched here).
 $(TESTBED_OLLAMA_VARS): tests/testbed/ollama-standin.sh tests/testbed/ollama_standin.py
@@ -123,7 +131,9 @@ molecule: testbed
 	  MOLECULE=$(BIN)/molecule MOLECULE_LOG_DIR=$(CACHE)/molecule-logs xargs -P $(MOLECULE_JOBS) -I '{}' tests/run-scenario.sh '{}' || status=$$?; \
 	  echo "molecule scenarios:"; cat $(CACHE)/molecule-logs/summary; exit $$status
 
+# The last line names the pins the agent loop just passed on (README.md, "Moving a pin").
 test: lint build-check unit molecule
+	$(BIN)/python tests/pins.py
 
 demo: testbed
 	tests/testbed/demo.sh

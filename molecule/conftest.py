@@ -11,6 +11,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,7 +33,9 @@ class PlaybookRun:
 
 def run_playbook(playbook: Path, extra_vars: dict | None = None, *args: str) -> PlaybookRun:
     """Run ansible-playbook on the scenario's instance and read the PLAY RECAP."""
-    command = ["ansible-playbook", "-i", os.environ["MOLECULE_INVENTORY_FILE"], str(playbook)]
+    # The folder, as molecule passes it: it also holds the extra hosts file some scenarios link.
+    inventory = os.path.dirname(os.environ["MOLECULE_INVENTORY_FILE"])
+    command = ["ansible-playbook", "-i", inventory, str(playbook)]
     if extra_vars:
         command += ["--extra-vars", json.dumps(extra_vars)]
     command += list(args)
@@ -53,18 +56,88 @@ def scenario_dir() -> Path:
     return Path(os.environ["MOLECULE_SCENARIO_DIRECTORY"])
 
 
-def claude_as_dev(host, prompt: str = "say hi") -> tuple[object, float]:
-    """Run the real Claude Code CLI once as the simulated Spark's login user `dev`.
-
-    Returns the command result and the time just before it, for `journal_since`.
-    """
-    since = time.time() - 1
-    result = host.run(
-        "cd /home/dev && timeout 600 runuser -u dev -- env HOME=/home/dev "
-        f"claude -p '{prompt}' --max-turns 1"
-    )
-    return result, since
-
-
 def journal_since(host, unit: str, since: float) -> str:
     return host.run(f"journalctl -u {unit} --since @{since:.0f} -o cat --no-pager").stdout
+
+
+REPO = Path(__file__).resolve().parents[1]
+# The file the harmony model's scripted Bash call makes, in the folder the CLI runs in.
+AGENT_LOOP_PROOF = "sparkops-agent-loop.txt"
+AGENT_LOOP_TASK = "Prove that your Bash tool works on this machine."
+
+
+def harmony_script() -> dict:
+    """What the test-bed harmony model says, as tests/testbed/make_harmony_model.py prints it."""
+    printed = subprocess.run(
+        [sys.executable, str(REPO / "tests/testbed/make_harmony_model.py"), "--print-script"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    script = json.loads(printed.stdout)
+    assert script["command"] == f"touch {AGENT_LOOP_PROOF}", script
+    return script
+
+
+@dataclass
+class AgentLoop:
+    result: object
+    events: list
+    since: float
+
+    def blocks(self, role: str, kind: str) -> list:
+        return [
+            block
+            for event in self.events
+            if event.get("type") == role
+            for block in event["message"]["content"]
+            if isinstance(block, dict) and block.get("type") == kind
+        ]
+
+    def final(self) -> dict:
+        results = [event for event in self.events if event.get("type") == "result"]
+        assert results, self.result.stdout[-3000:] + self.result.stderr[-3000:]
+        return results[-1]
+
+
+def claude_agent_loop(host, home: str = "/home/dev") -> AgentLoop:
+    """Run the real CLI's agent loop as `dev` in `home`: up to 3 turns, the scripted command
+    allowed (and nothing else), every message printed as stream-json."""
+    command = harmony_script()["command"]
+    host.run(f"rm -f {home}/{AGENT_LOOP_PROOF}")
+    since = time.time() - 1
+    result = host.run(
+        f"cd {home} && timeout 900 runuser -u dev -- env HOME={home} claude -p "
+        f"'{AGENT_LOOP_TASK}' --max-turns 3 --allowedTools 'Bash({command})' "
+        "--output-format stream-json --verbose"
+    )
+    events = []
+    for line in result.stdout.splitlines():
+        if line.startswith("{"):
+            events.append(json.loads(line))
+    return AgentLoop(result, events, since)
+
+
+def assert_agent_loop_ran(host, loop: AgentLoop, home: str = "/home/dev") -> None:
+    """What a user would check: the CLI got a tool call, the command ran on the host, its
+    result went back, and the scripted final sentence ended the run."""
+    script = harmony_script()
+    output = loop.result.stdout[-4000:] + loop.result.stderr[-2000:]
+    assert loop.result.rc == 0, output
+    calls = [
+        block
+        for block in loop.blocks("assistant", "tool_use")
+        if block["name"] == script["tool"] and block["input"].get("command") == script["command"]
+    ]
+    assert calls, f"no {script['tool']} tool_use reached the CLI: {output}"
+    proof = host.file(f"{home}/{AGENT_LOOP_PROOF}")
+    assert proof.is_file and proof.user == "dev", "the command did not run on the host"
+    returned = [
+        block
+        for block in loop.blocks("user", "tool_result")
+        if block["tool_use_id"] == calls[0]["id"] and not block.get("is_error")
+    ]
+    assert returned, f"the tool's result did not go back: {output}"
+    final = loop.final()
+    assert final["subtype"] == "success" and final["result"].strip() == script["final"], final
+    print("agent loop: ran", json.dumps(calls[0]["input"]), "answered", json.dumps(final["result"]))

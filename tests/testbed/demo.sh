@@ -48,7 +48,7 @@ docker exec "$name" bash -c '
   echo "--- POST /v1/messages on port 8005"
   curl -s http://127.0.0.1:8005/v1/messages -H "content-type: application/json" \
     -H "anthropic-version: 2023-06-01" \
-    -d "{\"model\": \"testbed-tiny\", \"max_tokens\": 16, \"messages\": [{\"role\": \"user\", \"content\": \"Say hello.\"}]}"
+    -d "{\"model\": \"testbed-harmony\", \"max_tokens\": 64, \"messages\": [{\"role\": \"user\", \"content\": \"Say hello.\"}]}"
   echo
   echo "--- Claude Code settings of the login user dev (/home/dev/.claude/settings.json)"
   cat /home/dev/.claude/settings.json

@@ -12,7 +12,12 @@ import os
 import shlex
 
 import yaml
-from conftest import claude_as_dev, journal_since, run_playbook
+from conftest import (
+    assert_agent_loop_ran,
+    claude_agent_loop,
+    journal_since,
+    run_playbook,
+)
 
 BRIDGE = "sparkops-bridge.service"
 ENGINE = "sparkops-llama-server.service"
@@ -47,8 +52,8 @@ def test_the_venv_holds_the_pinned_litellm_and_no_init_pth(host):
 def test_config_maps_the_model_onto_the_engine_and_secrets_are_0600(host):
     config = yaml.safe_load(host.file("/etc/sparkops-bridge/config.yaml").content_string)
     (entry,) = config["model_list"]
-    assert entry["model_name"] == "testbed-tiny"
-    assert entry["litellm_params"]["model"] == "openai/testbed-tiny"
+    assert entry["model_name"] == "testbed-harmony"
+    assert entry["litellm_params"]["model"] == "openai/testbed-harmony"
     assert entry["litellm_params"]["api_base"] == "http://127.0.0.1:8005/v1"
     assert config["general_settings"]["master_key"] == "os.environ/LITELLM_MASTER_KEY"
     assert config["general_settings"]["custom_auth"] == "sparkops_auth.master_key_only"
@@ -64,17 +69,26 @@ def test_claude_code_points_at_the_bridge(host):
     assert env["ANTHROPIC_AUTH_TOKEN"] == host.file(KEY_FILE).content_string.strip()
 
 
-def test_the_real_cli_goes_through_the_bridge_to_the_engine(host):
-    result, since = claude_as_dev(host)
-    assert result.rc == 0, result.stdout + result.stderr
-    bridge_log = journal_since(host, BRIDGE, since)
+def test_claude_codes_agent_loop_runs_through_the_bridge(host):
+    """The same loop as molecule/claude_code, through LiteLLM's streaming translation: the
+    tool_use input must survive it (litellm#25321 dropped it once)."""
+    loop = claude_agent_loop(host)
+    assert_agent_loop_ran(host, loop)
+    bridge_log = journal_since(host, BRIDGE, loop.since)
     assert "POST /v1/messages" in bridge_log and "200" in bridge_log
-    assert "prompt eval time" in journal_since(host, ENGINE, since)
+    assert "prompt eval time" in journal_since(host, ENGINE, loop.since)
+    # llama-server chose its gpt-oss handling (common/chat.cpp, logged at the debug level).
+    whole = host.run(f"journalctl -u {ENGINE} -o cat --no-pager").stdout
+    assert "Using specialized template: GPT-OSS" in whole
 
 
 def test_a_wrong_key_is_rejected(host):
     body = json.dumps(
-        {"model": "testbed-tiny", "max_tokens": 4, "messages": [{"role": "user", "content": "hi"}]}
+        {
+            "model": "testbed-harmony",
+            "max_tokens": 4,
+            "messages": [{"role": "user", "content": "hi"}],
+        }
     )
     status = host.run(
         "curl -s -o /dev/null -w '%{http_code}' -H 'Authorization: Bearer sk-wrong' "
@@ -102,7 +116,7 @@ def test_latency_the_bridge_adds(host):
     assert host.run(f"cat > {script} <<'PYEOF'\n{content}\nPYEOF").rc == 0
     result = host.run(
         f"python3 {script} --engine http://127.0.0.1:8005 --bridge http://127.0.0.1:4000 "
-        f"--bridge-key-file {KEY_FILE} --model testbed-tiny --requests 20"
+        f"--bridge-key-file {KEY_FILE} --model testbed-harmony --requests 20"
     )
     assert result.rc == 0, result.stderr
     figures = json.loads(result.stdout)

@@ -12,7 +12,13 @@ import json
 import os
 
 import pytest
-from conftest import claude_as_dev, journal_since, run_playbook
+from conftest import (
+    assert_agent_loop_ran,
+    claude_agent_loop,
+    harmony_script,
+    journal_since,
+    run_playbook,
+)
 
 SETTINGS = "/home/dev/.claude/settings.json"
 ENGINE_UNIT = "sparkops-llama-server.service"
@@ -59,8 +65,8 @@ def test_settings_point_at_the_engine(host):
     assert env["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:8005"
     assert env["ANTHROPIC_AUTH_TOKEN"]
     for tier in ("OPUS", "SONNET", "HAIKU"):
-        assert env[f"ANTHROPIC_DEFAULT_{tier}_MODEL"] == "testbed-tiny"
-    assert env["CLAUDE_CODE_SUBAGENT_MODEL"] == "testbed-tiny"
+        assert env[f"ANTHROPIC_DEFAULT_{tier}_MODEL"] == "testbed-harmony"
+    assert env["CLAUDE_CODE_SUBAGENT_MODEL"] == "testbed-harmony"
     assert env["CLAUDE_CODE_ATTRIBUTION_HEADER"] == "0"
     assert env["CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC"] == "1"
     assert int(env["API_TIMEOUT_MS"]) >= 600000
@@ -75,12 +81,111 @@ def test_the_pinned_cli_is_installed(host):
     assert version.rc == 0 and "2.1.332" in version.stdout, version.stderr
 
 
-def test_the_real_cli_answers_through_the_engine(host):
-    result, since = claude_as_dev(host)
-    assert result.rc == 0, result.stdout + result.stderr
-    # Only the /v1/messages handler logs this (at the debug level converge.yml sets).
-    journal = journal_since(host, ENGINE_UNIT, since)
+def test_claude_codes_agent_loop_runs_a_tool_through_gpt_oss_format(host):
+    """The real CLI, the role's llama-server and gpt-oss's format: a tool call out, the command
+    run by the CLI on the host, its result back in, the final answer."""
+    loop = claude_agent_loop(host)
+    assert_agent_loop_ran(host, loop)
+    journal = journal_since(host, ENGINE_UNIT, loop.since)
     assert "Request converted: Anthropic -> OpenAI Chat Completions" in journal
+    # llama-server chose its gpt-oss handling (common/chat.cpp, logged at the debug level).
+    whole = host.run(f"journalctl -u {ENGINE_UNIT} -o cat --no-pager").stdout
+    assert "Using specialized template: GPT-OSS" in whole
+
+
+CAPTURE_PORT = 8799
+CAPTURE_HOME = "/tmp/sparkops-capture-home"
+CAPTURES = "/tmp/sparkops-captures"
+REPLAY_HEADERS = "/tmp/sparkops-replay.headers"
+COPY_FOR_CAPTURE = """
+import json, sys
+source, target, headers, url = sys.argv[1:]
+settings = json.load(open(source))
+with open(headers, "w") as out:
+    out.write("authorization: Bearer " + settings["env"]["ANTHROPIC_AUTH_TOKEN"] + "\\n")
+settings["env"]["ANTHROPIC_BASE_URL"] = url
+with open(target, "w") as out:
+    json.dump(settings, out)
+"""
+
+
+def test_the_clis_captured_requests_replay_into_the_engine(host):
+    """The pinned CLI's agent-loop requests, captured from a scripted Anthropic backend
+    (tests/testbed/anthropic_capture.py) at test time, are accepted by llama-server with
+    gpt-oss's template: a CLI or llama.cpp bump that breaks this fails here."""
+    script = harmony_script()
+    source = os.path.join(
+        os.environ["MOLECULE_PROJECT_DIRECTORY"], "tests/testbed/anthropic_capture.py"
+    )
+    with open(source, encoding="utf-8") as handle:
+        host.run("mkdir -p /usr/local/lib/sparkops-test")
+        put(host, "/usr/local/lib/sparkops-test/anthropic_capture.py", handle.read().encode())
+    ours = settings(host)
+    state = {
+        "hasCompletedOnboarding": True,
+        "projects": {CAPTURE_HOME: {"hasTrustDialogAccepted": True}},
+    }
+    host.run(f"rm -rf {CAPTURE_HOME} {CAPTURES}")
+    host.run(f"install -d -o dev -g dev -m 0700 {CAPTURE_HOME}/.claude")
+    put(host, f"{CAPTURE_HOME}/.claude.json", json.dumps(state).encode(), "dev")
+    # dev's settings with the backend's URL, and the engine's token as a curl header file: both
+    # written in the instance, so that the token is on no command line.
+    copied = host.run(
+        f"umask 077 && python3 - {SETTINGS} {CAPTURE_HOME}/.claude/settings.json "
+        f"{REPLAY_HEADERS} http://127.0.0.1:{CAPTURE_PORT} <<'PYEOF'\n{COPY_FOR_CAPTURE}PYEOF\n"
+        f"chown dev: {CAPTURE_HOME}/.claude/settings.json"
+    )
+    assert copied.rc == 0, copied.stderr
+    started = host.run(
+        "systemd-run --unit sparkops-test-capture --uid dev --collect "
+        "python3 /usr/local/lib/sparkops-test/anthropic_capture.py "
+        f"--port {CAPTURE_PORT} --captures {CAPTURES} "
+        f"--command '{script['command']}' --final '{script['final']}'"
+    )
+    assert started.rc == 0, started.stderr
+    try:
+        wait = f"curl -s -o /dev/null 127.0.0.1:{CAPTURE_PORT}"
+        assert host.run(f"for i in $(seq 50); do {wait} && exit 0; sleep 0.2; done; exit 1").rc == 0
+        assert_agent_loop_ran(host, claude_agent_loop(host, CAPTURE_HOME), CAPTURE_HOME)
+    finally:
+        host.run("systemctl stop sparkops-test-capture")
+    names = host.run(f"ls {CAPTURES}").stdout.split()
+    requests = {name: json.loads(host.file(f"{CAPTURES}/{name}").content_string) for name in names}
+    print("captured:", {name: sorted(body) for name, body in requests.items()})
+    bodies = list(requests.values())
+
+    def has(test) -> bool:
+        return any(test(body) for body in bodies)
+
+    def kinds(message) -> set:
+        content = message.get("content")
+        return {block.get("type") for block in content} if isinstance(content, list) else set()
+
+    assert has(
+        lambda b: (b.get("thinking") or {}).get("type") == "adaptive" and "output_config" in b
+    )
+    assert has(lambda b: len(b.get("tools") or []) == 12 and '"pattern"' in json.dumps(b["tools"]))
+    assert has(lambda b: any(m.get("role") == "system" for m in (b.get("messages") or [])[1:])), (
+        "no request carried a system message in the middle of messages"
+    )
+    assert has(
+        lambda b: any(
+            m.get("role") == "assistant" and {"thinking", "text", "tool_use"} <= kinds(m)
+            for m in b.get("messages") or []
+        )
+    )
+    statuses = {}
+    for name in names:
+        reply = host.run(
+            "curl -s -o /tmp/sparkops-replay.out -w '%{http_code}' "
+            "-H 'content-type: application/json' -H 'anthropic-version: 2023-06-01' "
+            f"-H @{REPLAY_HEADERS} "
+            f"--data-binary @{CAPTURES}/{name} {ours['env']['ANTHROPIC_BASE_URL']}/v1/messages"
+        )
+        statuses[name] = reply.stdout
+        replied = host.file("/tmp/sparkops-replay.out").content_string[:2000]
+        assert reply.stdout == "200", (name, replied)
+    print("replayed into llama-server:", statuses)
 
 
 def test_foreign_keys_are_kept_exactly(host, scenario_dir):

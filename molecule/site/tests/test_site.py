@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import run_playbook
+from conftest import harmony_script, run_playbook
 
 REPO = Path(__file__).resolve().parents[3]
 PREFLIGHT = REPO / "playbooks" / "preflight.yml"
@@ -47,7 +47,7 @@ def test_preflight_summarises_the_box_without_a_gpu():
     assert run.returncode == 0, run.describe()
     text = flat(run.output)
     assert "GPU: none found" in text
-    assert "Plan: testbed-tiny, 1 slot(s) x 8192 tokens" in text
+    assert "Plan: testbed-harmony, 1 slot(s) x 32768 tokens" in text
     assert "fits with" in text
     assert run.changed == 0
 
@@ -89,7 +89,7 @@ def test_preflight_recognises_a_gb10_and_reads_memory_from_meminfo(host, fake_gb
 
 def test_the_model_was_downloaded_verified_and_recorded(host):
     model = json.loads(host.file("/etc/ansible/facts.d/sparkops.fact").content_string)["model"]
-    assert model["name"] == "testbed-tiny"
+    assert model["name"] == "testbed-harmony"
     shard = host.file(model["path"])
     assert shard.is_file and shard.size == model["bytes"]
     digest = host.run(f"sha256sum {model['path']}").stdout.split()[0]
@@ -98,7 +98,11 @@ def test_the_model_was_downloaded_verified_and_recorded(host):
 
 def test_spark01_answers_the_messages_api_on_its_engine_port(host):
     body = json.dumps(
-        {"model": "testbed-tiny", "max_tokens": 8, "messages": [{"role": "user", "content": "hi"}]}
+        {
+            "model": "testbed-harmony",
+            "max_tokens": 64,
+            "messages": [{"role": "user", "content": "hi"}],
+        }
     )
     result = host.run(
         "curl -sS --max-time 60 http://127.0.0.1:8005/v1/messages "
@@ -108,6 +112,9 @@ def test_spark01_answers_the_messages_api_on_its_engine_port(host):
     assert result.rc == 0, result.stderr
     answer = json.loads(result.stdout)
     assert answer["type"] == "message" and answer["model"]
+    # The harmony model's final channel, parsed by llama-server's gpt-oss handling into text.
+    texts = [block["text"] for block in answer["content"] if block["type"] == "text"]
+    assert texts == [harmony_script()["final"]], answer
     engine = json.loads(host.file("/etc/ansible/facts.d/sparkops.fact").content_string)["engine"]
     assert engine["port"] == 8005 and engine["bind"] == "127.0.0.1"
 
@@ -115,7 +122,7 @@ def test_spark01_answers_the_messages_api_on_its_engine_port(host):
 def test_claude_code_settings_of_the_login_user_point_at_the_engine(host):
     settings = json.loads(host.file("/home/dev/.claude/settings.json").content_string)
     assert settings["env"]["ANTHROPIC_BASE_URL"] == "http://127.0.0.1:8005"
-    assert settings["env"]["ANTHROPIC_DEFAULT_SONNET_MODEL"] == "testbed-tiny"
+    assert settings["env"]["ANTHROPIC_DEFAULT_SONNET_MODEL"] == "testbed-harmony"
     assert host.file("/home/dev/.claude/settings.json").user == "dev"
 
 
