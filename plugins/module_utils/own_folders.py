@@ -20,7 +20,9 @@ role's marker is accepted by another that shares the folder (the log folder).
 
 from __future__ import annotations
 
+import os
 import posixpath
+import stat
 
 from ansible_collections.sparkops.llm.plugins.module_utils.owned_paths import own_folder_problem
 
@@ -88,3 +90,52 @@ def folder_problem(
         f"files among them. Set {variable} to a new or empty folder of its own (the default is "
         f"{default})"
     )
+
+
+def host_state(path: str) -> dict:
+    """What :func:`folder_problem` needs to know, read without following a link at the path."""
+    state = {"kind": "absent", "link": False, "real": os.path.realpath(path), "entries": []}
+    try:
+        st = os.lstat(path)
+    except FileNotFoundError:
+        return state
+    state["link"] = stat.S_ISLNK(st.st_mode)
+    try:
+        st = os.stat(path)
+    except OSError:
+        state["kind"] = "other"  # a link that leads nowhere
+        return state
+    if not stat.S_ISDIR(st.st_mode):
+        state["kind"] = "file" if stat.S_ISREG(st.st_mode) else "other"
+        return state
+    state["kind"] = "dir"
+    with os.scandir(path) as entries:
+        for entry in entries:
+            if entry.name == MARKER:
+                state["marked"] = entry.is_file(follow_symlinks=False)
+            elif len(state["entries"]) <= SHOWN:
+                state["entries"].append(entry.name)
+    return state
+
+
+def folder_refusals(folders: list, unmarked_ok: list) -> tuple[list, list]:
+    """The problems of ``folders`` (the own_folders module's option) read on this host, and each
+    folder's ``(path, state)``. Used by every module that refuses folders before it acts, so
+    that each refusal reads the same."""
+    problems, states = [], []
+    for folder in folders:
+        path = str(folder.get("path") or "")
+        state = host_state(path) if path.startswith("/") else {}
+        states.append((path, state))
+        problem = folder_problem(
+            str(folder["variable"]),
+            path,
+            str(folder.get("default") or ""),
+            state,
+            shared=bool(folder.get("shared", False)),
+            others=[str(other) for other in folder.get("others") or []],
+            unmarked_ok=unmarked_ok,
+        )
+        if problem:
+            problems.append(problem)
+    return problems, states

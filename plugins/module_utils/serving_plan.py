@@ -565,3 +565,71 @@ def architecture_from_gguf(model):
     if arch["sliding_window"] and pattern is None and name in SWA_PERIOD_DEFAULTS:
         arch["sliding_window_pattern"] = SWA_PERIOD_DEFAULTS[name]
     return arch
+
+
+# The module's options, shared with its action plugin (which plans on the controller when the
+# architecture and the memory are given, without a round trip to the host).
+ARGUMENT_SPEC = {
+    "model_path": {"type": "path"},
+    "model_params": {"type": "dict"},
+    "context": {"type": "int", "required": True},
+    "per_slot_context": {"type": "bool", "default": False},
+    "slots": {"type": "int", "default": 1},
+    "kv_unified": {"type": "bool", "default": False},
+    "swa_full": {"type": "bool", "default": False},
+    "cache_type_k": {"type": "str", "choices": list(CACHE_TYPES), "default": "f16"},
+    "cache_type_v": {"type": "str", "choices": list(CACHE_TYPES), "default": "f16"},
+    "ubatch": {"type": "int", "default": 2048},
+    "memory_available_bytes": {"type": "int"},
+    "headroom_gib": {"type": "float", "default": 8},
+    "bandwidth_gbps": {"type": "float", "default": 273},
+    "fail_when_no_fit": {"type": "bool", "default": True},
+}
+ARGUMENT_RULES = {
+    "required_one_of": [("model_path", "model_params")],
+    "mutually_exclusive": [("model_path", "model_params")],
+}
+
+
+def options_problem(p: dict) -> str:
+    """Why the validated options ``p`` cannot be planned, or ''."""
+    for key in ("context", "slots", "ubatch"):
+        if p[key] <= 0:
+            return f"{key} must be positive, got {p[key]}"
+    if p["headroom_gib"] < 0 or p["bandwidth_gbps"] <= 0:
+        return "headroom_gib must be >= 0 and bandwidth_gbps > 0"
+    return ""
+
+
+def plan_outcome(p: dict, arch: dict, files: list, available: int) -> tuple[str, dict]:
+    """The module's result for the options ``p``, an architecture already read (from the GGUF
+    ``files`` or ``model_params``) and normalised, and the memory available: ('', result) or
+    (why it fails, what to return with the failure)."""
+    try:
+        result = plan(
+            arch,
+            p["context"],
+            slots=p["slots"],
+            cache_type_k=p["cache_type_k"],
+            cache_type_v=p["cache_type_v"],
+            ubatch=p["ubatch"],
+            memory_available_bytes=available,
+            headroom_bytes=int(p["headroom_gib"] * GIB),
+            bandwidth_gbps=p["bandwidth_gbps"],
+            unified=p["kv_unified"],
+            swa_full=p["swa_full"],
+            per_slot_context=p["per_slot_context"],
+        )
+    except PlanError as exc:
+        return str(exc), {"architecture": arch, "model_files": files}
+    out = {
+        "changed": False,
+        "plan": result,
+        "architecture": arch,
+        "model_files": files,
+        "fits": result["fits"],
+        "message": result["message"],
+    }
+    if not result["fits"] and p["fail_when_no_fit"]:
+        return result["message"], out
+    return "", out

@@ -61,41 +61,13 @@ marked:
 """
 
 import os
-import stat
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.sparkops.llm.plugins.module_utils.own_folders import (
     MARKER,
     MARKER_TEXT,
-    SHOWN,
-    folder_problem,
+    folder_refusals,
 )
-
-
-def host_state(path: str) -> dict:
-    """What the folder problem needs to know, read without following a link at the path."""
-    state = {"kind": "absent", "link": False, "real": os.path.realpath(path), "entries": []}
-    try:
-        st = os.lstat(path)
-    except FileNotFoundError:
-        return state
-    state["link"] = stat.S_ISLNK(st.st_mode)
-    try:
-        st = os.stat(path)
-    except OSError:
-        state["kind"] = "other"  # a link that leads nowhere
-        return state
-    if not stat.S_ISDIR(st.st_mode):
-        state["kind"] = "file" if stat.S_ISREG(st.st_mode) else "other"
-        return state
-    state["kind"] = "dir"
-    with os.scandir(path) as entries:
-        for entry in entries:
-            if entry.name == MARKER:
-                state["marked"] = entry.is_file(follow_symlinks=False)
-            elif len(state["entries"]) <= SHOWN:
-                state["entries"].append(entry.name)
-    return state
 
 
 def write_marker(path: str) -> None:
@@ -117,22 +89,7 @@ def main() -> None:
         },
         supports_check_mode=True,
     )
-    problems, states = [], []
-    for folder in module.params["folders"]:
-        path = str(folder.get("path") or "")
-        state = host_state(path) if path.startswith("/") else {}
-        states.append((path, state))
-        problem = folder_problem(
-            str(folder["variable"]),
-            path,
-            str(folder.get("default") or ""),
-            state,
-            shared=bool(folder.get("shared", False)),
-            others=[str(other) for other in folder.get("others") or []],
-            unmarked_ok=module.params["unmarked_ok"],
-        )
-        if problem:
-            problems.append(problem)
+    problems, states = folder_refusals(module.params["folders"], module.params["unmarked_ok"])
     if problems:
         module.fail_json(msg="; ".join(problems) + ". Nothing was changed.", problems=problems)
 

@@ -209,12 +209,13 @@ from ansible_collections.sparkops.llm.plugins.module_utils.gguf import (
     read_gguf,
 )
 from ansible_collections.sparkops.llm.plugins.module_utils.serving_plan import (
-    CACHE_TYPES,
-    GIB,
+    ARGUMENT_RULES,
+    ARGUMENT_SPEC,
     PlanError,
     architecture_from_gguf,
     normalise_architecture,
-    plan,
+    options_problem,
+    plan_outcome,
 )
 from ansible_collections.sparkops.llm.plugins.module_utils.spark_probe import (
     ProbeParseError,
@@ -236,33 +237,11 @@ def available_memory(module):
 
 
 def main():
-    module = AnsibleModule(
-        argument_spec=dict(
-            model_path=dict(type="path"),
-            model_params=dict(type="dict"),
-            context=dict(type="int", required=True),
-            per_slot_context=dict(type="bool", default=False),
-            slots=dict(type="int", default=1),
-            kv_unified=dict(type="bool", default=False),
-            swa_full=dict(type="bool", default=False),
-            cache_type_k=dict(type="str", choices=list(CACHE_TYPES), default="f16"),
-            cache_type_v=dict(type="str", choices=list(CACHE_TYPES), default="f16"),
-            ubatch=dict(type="int", default=2048),
-            memory_available_bytes=dict(type="int"),
-            headroom_gib=dict(type="float", default=8),
-            bandwidth_gbps=dict(type="float", default=273),
-            fail_when_no_fit=dict(type="bool", default=True),
-        ),
-        required_one_of=[("model_path", "model_params")],
-        mutually_exclusive=[("model_path", "model_params")],
-        supports_check_mode=True,
-    )
+    module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True, **ARGUMENT_RULES)
     p = module.params
-    for key in ("context", "slots", "ubatch"):
-        if p[key] <= 0:
-            module.fail_json(msg=f"{key} must be positive, got {p[key]}")
-    if p["headroom_gib"] < 0 or p["bandwidth_gbps"] <= 0:
-        module.fail_json(msg="headroom_gib must be >= 0 and bandwidth_gbps > 0")
+    problem = options_problem(p)
+    if problem:
+        module.fail_json(msg=problem)
 
     files = []
     try:
@@ -280,34 +259,9 @@ def main():
     if available is None:
         available = available_memory(module)
 
-    try:
-        result = plan(
-            arch,
-            p["context"],
-            slots=p["slots"],
-            cache_type_k=p["cache_type_k"],
-            cache_type_v=p["cache_type_v"],
-            ubatch=p["ubatch"],
-            memory_available_bytes=available,
-            headroom_bytes=int(p["headroom_gib"] * GIB),
-            bandwidth_gbps=p["bandwidth_gbps"],
-            unified=p["kv_unified"],
-            swa_full=p["swa_full"],
-            per_slot_context=p["per_slot_context"],
-        )
-    except PlanError as exc:
-        module.fail_json(msg=str(exc), architecture=arch, model_files=files)
-
-    out = dict(
-        changed=False,
-        plan=result,
-        architecture=arch,
-        model_files=files,
-        fits=result["fits"],
-        message=result["message"],
-    )
-    if not result["fits"] and p["fail_when_no_fit"]:
-        module.fail_json(msg=result["message"], **out)
+    problem, out = plan_outcome(p, arch, files, available)
+    if problem:
+        module.fail_json(msg=problem, **out)
     module.exit_json(**out)
 
 

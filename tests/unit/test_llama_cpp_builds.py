@@ -84,3 +84,107 @@ def test_the_module_removes_only_what_the_role_made(tmp_path, module_runner):
 def test_listing_a_missing_prefix_changes_nothing(tmp_path, module_runner):
     failed, result = module_runner(llama_cpp_builds.main, {"prefix": str(tmp_path / "none")})
     assert not failed and result["builds"] == [] and not result["changed"]
+
+
+@pytest.mark.parametrize(
+    ("version_json", "nvcc_output", "expected"),
+    [
+        ({"cuda": {"name": "CUDA SDK", "version": "13.0.88"}}, "", "13.0.88"),
+        (None, "Cuda compilation tools, release 13.0, V13.0.88\nBuild cuda_13.0", "13.0.88"),
+        ({"cuda": {}}, "release 12.8, V12.8.93", "12.8.93"),  # a file without the version
+        (None, "", "none"),  # no toolkit
+    ],
+)
+def test_the_cuda_version_is_the_toolkits_file_else_what_nvcc_prints(
+    version_json, nvcc_output, expected
+):
+    assert b.cuda_version(version_json, nvcc_output) == expected
+
+
+def test_the_compiler_is_its_first_line_or_unknown():
+    assert (
+        b.compiler_line("c++ (Debian 12.2.0-14) 12.2.0\nCopyright\n")
+        == "c++ (Debian 12.2.0-14) 12.2.0"
+    )
+    assert b.compiler_line("") == "unknown"
+
+
+def test_missing_packages_are_those_dpkg_does_not_list_as_installed():
+    out = "cmake installed\nninja-build not-installed\nccache config-files\n"
+    assert b.missing_packages(["cmake", "ninja-build", "git", "ccache"], out) == [
+        "ninja-build",
+        "git",
+        "ccache",
+    ]
+    assert b.missing_packages(["cmake"], "") == ["cmake"]  # no dpkg: all of them
+
+
+def test_one_call_reads_the_toolchain_and_the_builds(tmp_path, fake_bin, module_runner):
+    prefix = tmp_path / "llama.cpp"
+    make_build(prefix, "stamp1", 10**9)
+    (prefix / "stamp2.partial").mkdir()
+    (prefix / "current").symlink_to("stamp1")
+    cuda = tmp_path / "cuda"
+    (cuda / "bin").mkdir(parents=True)
+    (cuda / "bin" / "nvcc").write_text(
+        "#!/bin/sh\necho 'Cuda compilation tools, release 13.0, V13.0.88'\n"
+    )
+    (cuda / "bin" / "nvcc").chmod(0o755)
+    fake_bin("c++", "echo 'c++ (Ubuntu 13.3.0) 13.3.0'; echo 'Copyright'\n")
+    fake_bin("dpkg-query", "echo 'cmake installed'; echo 'git deinstall'; exit 1\n")
+
+    failed, result = module_runner(
+        llama_cpp_builds.main,
+        {
+            "prefix": str(prefix),
+            "cuda_home": str(cuda),
+            "compiler": True,
+            "packages": ["cmake", "git", "ccache"],
+        },
+    )
+    assert not failed, result.get("msg")
+    assert result["cuda"] == {"nvcc": True, "version": "13.0.88"}
+    assert result["compiler"] == "c++ (Ubuntu 13.3.0) 13.3.0"
+    assert result["missing_packages"] == ["git", "ccache"]
+    assert result["builds"] == ["stamp1"] and result["records"] == {"stamp1": {"stamp": "stamp1"}}
+    assert result["stages"] == ["stamp2.partial"] and result["current"] == "stamp1"
+    assert result["removed"] == [] and (prefix / "stamp2.partial").is_dir()
+
+    (cuda / "version.json").write_text(json.dumps({"cuda": {"version": "13.0.99"}}))
+    failed, result = module_runner(
+        llama_cpp_builds.main, {"prefix": str(prefix), "cuda_home": str(tmp_path / "none")}
+    )
+    assert not failed and result["cuda"] == {"nvcc": False, "version": "none"}
+    assert "compiler" not in result and result["missing_packages"] == []
+    failed, result = module_runner(
+        llama_cpp_builds.main, {"prefix": str(prefix), "cuda_home": str(cuda)}
+    )
+    assert not failed and result["cuda"]["version"] == "13.0.99"
+
+
+def test_no_compiler_reads_as_unknown(tmp_path, fake_bin, module_runner):
+    failed, result = module_runner(
+        llama_cpp_builds.main, {"prefix": str(tmp_path / "none"), "compiler": True}
+    )
+    assert not failed and result["compiler"] == "unknown" and result["builds"] == []
+
+
+def test_folders_are_refused_before_anything_is_read(tmp_path, fake_bin, module_runner):
+    prefix = tmp_path / "alice"
+    prefix.mkdir()
+    (prefix / "thesis.tex").write_text("mine")
+    make_build(prefix, "stamp1", 10**9)
+    asked = tmp_path / "asked"
+    fake_bin("c++", f"touch {asked}\n")
+    folders = [
+        {"variable": "llama_cpp_prefix", "path": str(prefix), "default": "/opt/sparkops/llama.cpp"}
+    ]
+
+    failed, result = module_runner(
+        llama_cpp_builds.main,
+        {"prefix": str(prefix), "folders": folders, "compiler": True, "prune": True, "keep": 1},
+    )
+    assert failed
+    assert result["msg"].startswith(f"llama_cpp_prefix is {prefix}, which already holds files")
+    assert result["msg"].endswith(". Nothing was changed.")
+    assert "builds" not in result and not asked.exists()
