@@ -30,7 +30,8 @@ PROMPT_EVAL = re.compile(r"prompt eval time =\s*[\d.]+ ms /\s*(\d+) tokens")
 
 
 def run_claude(args: argparse.Namespace, workdir: Path, prompt: str, extra: list[str]) -> dict:
-    command = [args.claude, "-p", prompt, "--max-turns", "1", "--output-format", "json", *extra]
+    # Room for a tool call first: -p denies a tool nobody allowed, and the model then answers.
+    command = [args.claude, "-p", prompt, "--max-turns", "3", "--output-format", "json", *extra]
     completed = subprocess.run(
         [
             "runuser",

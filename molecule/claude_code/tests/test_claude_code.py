@@ -126,7 +126,7 @@ def test_the_clis_captured_requests_replay_into_the_engine(host):
         "projects": {CAPTURE_HOME: {"hasTrustDialogAccepted": True}},
     }
     host.run(f"rm -rf {CAPTURE_HOME} {CAPTURES}")
-    host.run(f"install -d -o dev -g dev -m 0700 {CAPTURE_HOME}/.claude")
+    host.run(f"install -d -o dev -g dev -m 0700 {CAPTURE_HOME} {CAPTURE_HOME}/.claude")
     put(host, f"{CAPTURE_HOME}/.claude.json", json.dumps(state).encode(), "dev")
     # dev's settings with the backend's URL, and the engine's token as a curl header file: both
     # written in the instance, so that the token is on no command line.
