@@ -13,9 +13,9 @@ version_added: 0.1.0
 author: sparkops.llm maintainers
 description:
   - What a role's checks read before it takes over an account or a folder, in one round trip
-    instead of one task per look-up: passwd and group entries (as C(getent) answers), the
-    properties of systemd units (as C(systemctl show) prints them), and what is at each path,
-    without following a link there.
+    instead of one task per look-up. It reads passwd and group entries (as C(getent) answers),
+    the properties of systemd units (as C(systemctl show) prints them), and what is at each
+    path, without following a link there.
   - Each answer has the shape the single-purpose module gave it (M(ansible.builtin.getent)'s
     fact, M(ansible.builtin.command)'s output, M(ansible.builtin.stat)'s fields), so that the
     checks read them as before.

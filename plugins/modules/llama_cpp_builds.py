@@ -21,8 +21,8 @@ description:
   - With I(folders), first refuses them as M(sparkops.llm.own_folders) does (the same message),
     before anything else is read or removed.
   - With I(cuda_home), I(compiler) and I(packages), also reads what the build stamp names and
-    the build needs, in the same call: the CUDA toolkit, the compiler, the missing build
-    dependencies. Read-only.
+    the build needs, in the same call (the CUDA toolkit, the compiler, the missing build
+    dependencies). Read-only.
 options:
   prefix:
     description: The folder of the builds (C(llama_cpp_prefix)).
@@ -55,7 +55,7 @@ options:
     default: []
   cuda_home:
     description:
-      - A CUDA toolkit's folder to read: whether C(bin/nvcc) exists, and its version (from its
+      - A CUDA toolkit's folder to read (whether C(bin/nvcc) exists, and its version, from its
         C(version.json), else from C(nvcc --version)).
     type: path
   compiler:
