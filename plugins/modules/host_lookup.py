@@ -156,7 +156,9 @@ def show(module: AnsibleModule) -> dict:
 def lstat_or_none(path: str):
     try:
         return os.lstat(path)
-    except FileNotFoundError:
+    # A path under a file is not there either: the folder's own answer (a file) is what the
+    # checks refuse, naming the variable.
+    except (FileNotFoundError, NotADirectoryError):
         return None
 
 

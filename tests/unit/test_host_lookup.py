@@ -134,3 +134,10 @@ def test_unit_properties_are_keyed_by_the_names_asked_in_their_order():
     assert h.unit_properties([], "") == {}
     with pytest.raises(ValueError, match="showed 2 units for the 1 asked"):
         h.unit_properties(["a.service"], out)
+
+
+def test_a_path_under_a_file_is_absent_not_a_crash(tmp_path):
+    folder = tmp_path / "sparkops"
+    folder.write_text("a file where a folder was expected")
+    assert host_lookup.lstat_or_none(str(folder / "llama-server.key")) is None
+    assert host_lookup.lstat_or_none(str(folder)) is not None
