@@ -14,6 +14,7 @@ COLLECTIONS := $(CACHE)/collections/ansible_collections
 export SPARKOPS_CACHE ?= $(HOME)/.cache/sparkops
 DOWNLOADS   := $(SPARKOPS_CACHE)/downloads
 export SPARKOPS_CCACHE_DIR ?= $(SPARKOPS_CACHE)/ccache
+export SPARKOPS_CCACHE_ARM64_DIR ?= $(SPARKOPS_CACHE)/ccache-arm64
 export SPARKOPS_NPM_CACHE_DIR ?= $(SPARKOPS_CACHE)/npm
 export SPARKOPS_PIP_CACHE_DIR ?= $(SPARKOPS_CACHE)/pip
 # The community `ansible` wheel carries community.docker and ansible.posix, which molecule's
@@ -26,7 +27,7 @@ LLAMA_ARCHIVE      := $(CACHE)/testbed/llama.cpp-src.tar.gz
 TESTBED_VARS       := inventories/simulation/group_vars/spark/testbed_artifacts.yml
 TESTBED_MODEL_VARS := inventories/simulation/group_vars/spark/testbed_model.yml
 TESTBED_OLLAMA_VARS := inventories/simulation/group_vars/spark/testbed_ollama.yml
-SCENARIOS   ?= adversarial firmware_rerun bridge engine site claude_code weights llama_cpp swap
+SCENARIOS   ?= arm64 adversarial firmware_rerun bridge engine site claude_code weights llama_cpp swap
 MOLECULE_JOBS ?= 2
 ROLES       := $(notdir $(wildcard roles/*))
 MODULES     := $(basename $(notdir $(wildcard plugins/modules/*.py)))
@@ -40,11 +41,12 @@ export PAGER := cat
 # this working tree's own, so that runs from several clones never overwrite each other's copy.
 MOLECULE_COLLECTIONS_PATH := $(CURDIR)/$(CACHE)/molecule-collections:$(CURDIR)/$(CACHE)/collections
 
-.PHONY: help setup testbed lint unit molecule test demo demo-clean build build-check clean
+.PHONY: help setup testbed lint unit molecule test test-arm64-full demo demo-clean build build-check clean
 
 help:
 	@echo "make setup    venv with pinned tools + collection links (enough for ansible-playbook)"
 	@echo "make test     lint, unit tests, molecule scenarios ($(SCENARIOS))"
+	@echo "make test-arm64-full  the arm64 lane with its emulated llama.cpp compile (35-70 min cold)"
 	@echo "make demo     simulated Spark 'spark01' in a container, then site.yml against it"
 	@echo "make build    ansible-galaxy collection build"
 
@@ -106,10 +108,18 @@ $(TESTBED_MODEL_VARS): $(TINY_MODEL) $(HARMONY_MODEL)
 $(TESTBED_OLLAMA_VARS): tests/testbed/ollama-standin.sh tests/testbed/ollama_standin.py
 	tests/testbed/ollama-standin.sh
 
+# The arm64 lane (molecule/arm64) compiles llama.cpp under emulation only from a ccache that a
+# full arm64 build of the same sources, patches and options filled: a cold emulated compile
+# takes most of an hour. The mark names what filled it; `make test-arm64-full` always compiles.
+ARM64_CACHE_KEY = $(shell cat $(TESTBED_VARS) $(wildcard roles/llama_cpp/files/patches/*.diff) \
+  roles/llama_cpp/vars/main.yml | sha256sum | cut -c1-16)
+ARM64_WARM_MARK = $(SPARKOPS_CCACHE_ARM64_DIR)/.sparkops-full-build-$(ARM64_CACHE_KEY)
+
 testbed: setup $(TESTBED_VARS) $(TESTBED_MODEL_VARS) $(TESTBED_OLLAMA_VARS)
 	tests/testbed/start-docker.sh
-	tests/testbed/build-image.sh
-	mkdir -p $(SPARKOPS_CCACHE_DIR) $(SPARKOPS_NPM_CACHE_DIR) $(SPARKOPS_PIP_CACHE_DIR)
+	tests/testbed/build-image.sh amd64
+	$(if $(filter arm64,$(SCENARIOS)),tests/testbed/build-image.sh arm64)
+	mkdir -p $(SPARKOPS_CCACHE_DIR) $(SPARKOPS_CCACHE_ARM64_DIR) $(SPARKOPS_NPM_CACHE_DIR) $(SPARKOPS_PIP_CACHE_DIR)
 
 lint: setup
 	$(BIN)/yamllint --strict .
@@ -124,9 +134,11 @@ unit: setup $(TESTBED_VARS)
 # Scenarios run side by side, MOLECULE_JOBS at a time, each in its own container and with its own
 # log (tests/run-scenario.sh); the list is ordered longest first so that the lanes end together.
 # Any failed scenario fails the target, after the others have finished.
+molecule: export SPARKOPS_ARM64_LLAMA_BUILD ?= $(if $(wildcard $(ARM64_WARM_MARK)),full,configure)
 molecule: testbed
 	mkdir -p $(CACHE)/molecule-collections $(CACHE)/molecule-logs
 	rm -f $(CACHE)/molecule-logs/summary
+	@if [ -n "$(filter arm64,$(SCENARIOS))" ]; then echo "arm64 lane: llama.cpp $$SPARKOPS_ARM64_LLAMA_BUILD path"; fi
 	status=0; printf '%s\n' $(SCENARIOS) | ANSIBLE_COLLECTIONS_PATH=$(MOLECULE_COLLECTIONS_PATH) \
 	  MOLECULE=$(BIN)/molecule MOLECULE_LOG_DIR=$(CACHE)/molecule-logs xargs -P $(MOLECULE_JOBS) -I '{}' tests/run-scenario.sh '{}' || status=$$?; \
 	  echo "molecule scenarios:"; cat $(CACHE)/molecule-logs/summary; exit $$status
@@ -134,6 +146,12 @@ molecule: testbed
 # The last line names the pins the agent loop just passed on (README.md, "Moving a pin").
 test: lint build-check unit molecule
 	$(BIN)/python tests/pins.py
+
+# The arm64 lane with the emulated llama.cpp compile, whatever the cache holds; it marks the
+# arm64 ccache warm for `make test` once it has passed.
+test-arm64-full:
+	$(MAKE) molecule SCENARIOS=arm64 SPARKOPS_ARM64_LLAMA_BUILD=full
+	touch $(ARM64_WARM_MARK)
 
 demo: testbed
 	tests/testbed/demo.sh

@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # Build the simulated Spark's base image: Debian bookworm with systemd as PID 1.
+#
+#   tests/testbed/build-image.sh [amd64|arm64]
+#
 # No container registry is reachable from the test machines, so the root filesystem is made
 # with debootstrap from the same Debian mirror the host's apt uses, then imported.
+# arm64 (a DGX Spark's architecture) on an x86_64 machine: debootstrap --foreign unpacks the
+# packages, and their scripts run in the second stage through qemu (register-qemu.sh).
 # The image carries a label with the hash of this script; it is rebuilt only when the script
 # changes (or the image is missing).
 set -euo pipefail
 
-image=${SPARKOPS_TESTBED_IMAGE:-sparkops-testbed:bookworm}
+arch=${1:-amd64}
+case "$arch" in
+  amd64) image=${SPARKOPS_TESTBED_IMAGE:-sparkops-testbed:bookworm} ;;
+  arm64) image=${SPARKOPS_TESTBED_ARM64_IMAGE:-sparkops-testbed:bookworm-arm64} ;;
+  *) echo "build-image.sh: architecture must be amd64 or arm64 (got $arch)" >&2; exit 2 ;;
+esac
 here=$(cd "$(dirname "$0")" && pwd)
 script_hash=$(sha256sum "$here/build-image.sh" | cut -c1-16)
 
@@ -26,12 +36,20 @@ security=${mirror%/debian}/debian-security
 
 rootfs=$(mktemp -d /var/tmp/sparkops-rootfs.XXXXXX)
 trap 'rm -rf "$rootfs"' EXIT
+log=/var/tmp/sparkops-debootstrap-$arch.log
+packages=systemd,systemd-sysv,python3,python3-apt,sudo,dbus,ca-certificates,procps,iproute2,curl
 
-echo "testbed: debootstrap bookworm from $mirror (about 1-2 min)"
-debootstrap --variant=minbase \
-  --include=systemd,systemd-sysv,python3,python3-apt,sudo,dbus,ca-certificates,procps,iproute2,curl \
-  bookworm "$rootfs" "$mirror" >/var/tmp/sparkops-debootstrap.log 2>&1 || {
-    tail -n 30 /var/tmp/sparkops-debootstrap.log >&2; exit 1; }
+if [ "$arch" = "$(dpkg --print-architecture)" ]; then
+  echo "testbed: debootstrap bookworm $arch from $mirror (about 1-2 min)"
+  debootstrap --variant=minbase --include="$packages" bookworm "$rootfs" "$mirror" >"$log" 2>&1 || {
+    tail -n 30 "$log" >&2; exit 1; }
+else
+  "$here/register-qemu.sh"
+  echo "testbed: debootstrap bookworm $arch from $mirror, second stage through qemu (about 10 min)"
+  { debootstrap --arch="$arch" --foreign --variant=minbase --include="$packages" bookworm "$rootfs" "$mirror" \
+      && chroot "$rootfs" /debootstrap/debootstrap --second-stage; } >"$log" 2>&1 || {
+    tail -n 30 "$log" >&2; exit 1; }
+fi
 
 cat >"$rootfs/etc/apt/sources.list" <<SOURCES
 deb $mirror bookworm main
@@ -60,7 +78,7 @@ rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
 # would trust them.
 touch -d @0 "$rootfs/var/lib/apt/lists"
 
-tar -C "$rootfs" -c . | docker import \
+tar -C "$rootfs" -c . | docker import --platform "linux/$arch" \
   -c 'CMD ["/lib/systemd/systemd"]' \
   -c 'ENV container=docker' \
   -c "LABEL sparkops.testbed.hash=$script_hash" \
