@@ -7,8 +7,8 @@
 # with debootstrap from the same Debian mirror the host's apt uses, then imported.
 # arm64 (a DGX Spark's architecture) on an x86_64 machine: debootstrap --foreign unpacks the
 # packages, and their scripts run in the second stage through qemu (register-qemu.sh).
-# The image carries a label with the hash of this script; it is rebuilt only when the script
-# changes (or the image is missing).
+# The image carries a label with the hash of this script (and of image-archive.py, which writes
+# its config); it is rebuilt only when they change (or the image is missing).
 set -euo pipefail
 
 arch=${1:-amd64}
@@ -18,7 +18,7 @@ case "$arch" in
   *) echo "build-image.sh: architecture must be amd64 or arm64 (got $arch)" >&2; exit 2 ;;
 esac
 here=$(cd "$(dirname "$0")" && pwd)
-script_hash=$(sha256sum "$here/build-image.sh" | cut -c1-16)
+script_hash=$(cat "$here/build-image.sh" "$here/image-archive.py" | sha256sum | cut -c1-16)
 
 current=$(docker image inspect --format '{{ index .Config.Labels "sparkops.testbed.hash" }}' "$image" 2>/dev/null || true)
 if [ "$current" = "$script_hash" ]; then
@@ -35,7 +35,7 @@ mirror=${mirror:-http://deb.debian.org/debian}
 security=${mirror%/debian}/debian-security
 
 rootfs=$(mktemp -d /var/tmp/sparkops-rootfs.XXXXXX)
-trap 'rm -rf "$rootfs"' EXIT
+trap 'rm -rf "$rootfs" "$rootfs.tar"' EXIT
 log=/var/tmp/sparkops-debootstrap-$arch.log
 packages=systemd,systemd-sysv,python3,python3-apt,sudo,dbus,ca-certificates,procps,iproute2,curl
 
@@ -78,9 +78,10 @@ rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
 # would trust them.
 touch -d @0 "$rootfs/var/lib/apt/lists"
 
-tar -C "$rootfs" -c . | docker import --platform "linux/$arch" \
-  -c 'CMD ["/lib/systemd/systemd"]' \
-  -c 'ENV container=docker' \
-  -c "LABEL sparkops.testbed.hash=$script_hash" \
-  - "$image" >/dev/null
+# docker load of an archive that names the architecture (image-archive.py says why not
+# docker import).
+tar -C "$rootfs" -cf "$rootfs.tar" .
+python3 "$here/image-archive.py" "$rootfs.tar" "$arch" "$image" "sparkops.testbed.hash=$script_hash" \
+  | docker load >/dev/null
+rm -f "$rootfs.tar"
 echo "testbed: built $image (hash $script_hash)"
