@@ -111,9 +111,10 @@ $(TESTBED_OLLAMA_VARS): tests/testbed/ollama-standin.sh tests/testbed/ollama_sta
 
 # The arm64 lane (molecule/arm64) compiles llama.cpp under emulation only from a ccache that a
 # full arm64 build of the same sources, patches and options filled: a cold emulated compile
-# takes most of an hour. The mark names what filled it; `make test-arm64-full` always compiles.
-ARM64_CACHE_KEY = $(shell cat $(TESTBED_VARS) $(wildcard roles/llama_cpp/files/patches/*.diff) \
-  roles/llama_cpp/vars/main.yml | sha256sum | cut -c1-16)
+# takes most of an hour. The mark names what filled it (the source's sha256, not the file that
+# also holds this clone's path); `make test-arm64-full` always compiles.
+ARM64_CACHE_KEY = $(shell { grep -h '^llama_cpp_archive_sha256:' $(TESTBED_VARS); \
+  cat $(wildcard roles/llama_cpp/files/patches/*.diff) roles/llama_cpp/vars/main.yml; } | sha256sum | cut -c1-16)
 ARM64_WARM_MARK = $(SPARKOPS_CCACHE_ARM64_DIR)/.sparkops-full-build-$(ARM64_CACHE_KEY)
 
 testbed: setup $(TESTBED_VARS) $(TESTBED_MODEL_VARS) $(TESTBED_OLLAMA_VARS)

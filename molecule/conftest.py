@@ -66,6 +66,31 @@ AGENT_LOOP_PROOF = "sparkops-agent-loop.txt"
 AGENT_LOOP_TASK = "Prove that your Bash tool works on this machine."
 
 
+def ask_messages(host, url: str, max_tokens: int = 64, timeout: int = 60) -> dict:
+    """POST a one-line user message to an Anthropic Messages endpoint, as a user would with
+    curl on the host, and return the parsed answer (a message, or the test fails)."""
+    body = json.dumps(
+        {
+            "model": "testbed-harmony",
+            "max_tokens": max_tokens,
+            "messages": [{"role": "user", "content": "hi"}],
+        }
+    )
+    result = host.run(
+        f"curl -sS --max-time {timeout} {url}/v1/messages "
+        "-H 'content-type: application/json' -H 'anthropic-version: 2023-06-01' "
+        f"-d '{body}'"
+    )
+    assert result.rc == 0, result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["type"] == "message" and answer["model"], answer
+    return answer
+
+
+def text_blocks(answer: dict) -> list[str]:
+    return [block["text"] for block in answer["content"] if block["type"] == "text"]
+
+
 def harmony_script() -> dict:
     """What the test-bed harmony model says, as tests/testbed/make_harmony_model.py prints it."""
     printed = subprocess.run(

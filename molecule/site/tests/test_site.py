@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import harmony_script, run_playbook
+from conftest import ask_messages, harmony_script, run_playbook, text_blocks
 
 REPO = Path(__file__).resolve().parents[3]
 PREFLIGHT = REPO / "playbooks" / "preflight.yml"
@@ -97,24 +97,9 @@ def test_the_model_was_downloaded_verified_and_recorded(host):
 
 
 def test_spark01_answers_the_messages_api_on_its_engine_port(host):
-    body = json.dumps(
-        {
-            "model": "testbed-harmony",
-            "max_tokens": 64,
-            "messages": [{"role": "user", "content": "hi"}],
-        }
-    )
-    result = host.run(
-        "curl -sS --max-time 60 http://127.0.0.1:8005/v1/messages "
-        "-H 'content-type: application/json' -H 'anthropic-version: 2023-06-01' "
-        f"-d '{body}'"
-    )
-    assert result.rc == 0, result.stderr
-    answer = json.loads(result.stdout)
-    assert answer["type"] == "message" and answer["model"]
+    answer = ask_messages(host, "http://127.0.0.1:8005")
     # The harmony model's final channel, parsed by llama-server's gpt-oss handling into text.
-    texts = [block["text"] for block in answer["content"] if block["type"] == "text"]
-    assert texts == [harmony_script()["final"]], answer
+    assert text_blocks(answer) == [harmony_script()["final"]], answer
     engine = json.loads(host.file("/etc/ansible/facts.d/sparkops.fact").content_string)["engine"]
     assert engine["port"] == 8005 and engine["bind"] == "127.0.0.1"
 
