@@ -18,8 +18,17 @@ started=$(date +%s)
 
 # ANSIBLE_HOME would take the place of ~/.ansible and be shared again.
 unset ANSIBLE_HOME
-HOME=$(realpath "$logs/home/$scenario") "${MOLECULE:-.venv/bin/molecule}" test -s "$scenario" >"$log" 2>&1
-status=$?
+# The arm64 image takes about 10 minutes to build under emulation (when its build script has
+# changed): inside its own lane, that time overlaps the other scenarios instead of delaying all.
+status=0
+: >"$log"
+if [ "$scenario" = arm64 ]; then
+  tests/testbed/build-image.sh arm64 >>"$log" 2>&1 || status=$?
+fi
+if [ "$status" -eq 0 ]; then
+  HOME=$(realpath "$logs/home/$scenario") "${MOLECULE:-.venv/bin/molecule}" test -s "$scenario" >>"$log" 2>&1
+  status=$?
+fi
 
 elapsed=$(($(date +%s) - started))
 if [ "$status" -eq 0 ]; then
