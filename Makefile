@@ -121,7 +121,6 @@ ARM64_WARM_MARK = $(SPARKOPS_CCACHE_ARM64_DIR)/.sparkops-full-build-$(ARM64_CACH
 testbed: setup $(TESTBED_VARS) $(TESTBED_MODEL_VARS) $(TESTBED_OLLAMA_VARS)
 	tests/testbed/start-docker.sh
 	tests/testbed/build-image.sh amd64
-	$(if $(filter arm64,$(SCENARIOS)),tests/testbed/register-qemu.sh)
 	mkdir -p $(SPARKOPS_CCACHE_DIR) $(SPARKOPS_CCACHE_ARM64_DIR) $(SPARKOPS_NPM_CACHE_DIR) $(SPARKOPS_PIP_CACHE_DIR)
 
 lint: setup
@@ -139,6 +138,7 @@ unit: setup $(TESTBED_VARS)
 # Any failed scenario fails the target, after the others have finished.
 molecule: export SPARKOPS_ARM64_LLAMA_BUILD ?= $(if $(wildcard $(ARM64_WARM_MARK)),full,configure)
 molecule: testbed
+	$(if $(filter arm64,$(SCENARIOS)),tests/testbed/register-qemu.sh)
 	mkdir -p $(CACHE)/molecule-collections $(CACHE)/molecule-logs
 	rm -f $(CACHE)/molecule-logs/summary
 	@if [ -n "$(filter arm64,$(SCENARIOS))" ]; then echo "arm64 lane: llama.cpp $$SPARKOPS_ARM64_LLAMA_BUILD path"; fi
