@@ -28,7 +28,7 @@ TESTBED_VARS       := inventories/simulation/group_vars/spark/testbed_artifacts.
 TESTBED_MODEL_VARS := inventories/simulation/group_vars/spark/testbed_model.yml
 TESTBED_OLLAMA_VARS := inventories/simulation/group_vars/spark/testbed_ollama.yml
 # arm64 first: emulated, it is the longest lane, and it has a job of its own (MOLECULE_JOBS).
-SCENARIOS   ?= arm64 adversarial firmware_rerun bridge engine site claude_code weights llama_cpp swap
+SCENARIOS   ?= arm64 adversarial engine firmware_rerun bridge weights claude_code llama_cpp site swap
 MOLECULE_JOBS ?= $(if $(filter arm64,$(SCENARIOS)),3,2)
 ROLES       := $(notdir $(wildcard roles/*))
 MODULES     := $(basename $(notdir $(wildcard plugins/modules/*.py)))

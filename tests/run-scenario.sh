@@ -23,7 +23,10 @@ unset ANSIBLE_HOME
 status=0
 : >"$log"
 if [ "$scenario" = arm64 ]; then
-  tests/testbed/build-image.sh arm64 >>"$log" 2>&1 || status=$?
+  "$(dirname "$0")/testbed/build-image.sh" arm64 >>"$log" 2>&1 || {
+    status=$?
+    echo "run-scenario: the arm64 image was not built (above; debootstrap's whole log: /var/tmp/sparkops-debootstrap-arm64.log)" >>"$log"
+  }
 fi
 if [ "$status" -eq 0 ]; then
   HOME=$(realpath "$logs/home/$scenario") "${MOLECULE:-.venv/bin/molecule}" test -s "$scenario" >>"$log" 2>&1

@@ -63,7 +63,7 @@ def test_the_host_is_arm64_under_qemu(host):
         flags = next(line for line in registration.splitlines() if line.startswith("flags:"))
         assert registration.startswith("enabled") and "F" in flags, registration
     # The fact the roles choose their downloads by.
-    seen = host.ansible("ansible.builtin.setup", "filter=ansible_architecture", check=False)
+    seen = host.ansible("ansible.builtin.setup", "filter=ansible_architecture")
     assert seen["ansible_facts"]["ansible_architecture"] == "aarch64", seen
 
 
